@@ -1,0 +1,131 @@
+"""Time soft-DTW and DILATE forward+backward against tslearn and a per-series loop; print a table.
+
+Every row is measured in the same run, median of repeats, on random series of shape (B, N, 1).
+Baselines:
+  - tslearn: `tslearn.metrics.SoftDTWLossPyTorch` (soft-DTW only), the library users pick today;
+  - per-series loop: DILATE with one numba call and one CPU round trip per series per sweep, the
+    structure of the published implementation, written here on our own kernels.
+Memory: peak bytes allocated by numpy during one DILATE forward+backward, per cell of B*N*M.
+
+    python -m bench.bench_losses [--quick]
+"""
+
+import argparse
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+import torch
+from tslearn.metrics import SoftDTWLossPyTorch
+
+import dilate_core
+from dilate_core import _kernels
+from dilate_core.losses import _omega, cost_matrix, dilate_loss, soft_dtw
+
+GAMMA = 0.01
+ALPHA = 0.5
+
+
+class _PerSeriesDILATE(torch.autograd.Function):
+    """DILATE's soft-DTW and alignment computed one series at a time (the published structure)."""
+
+    @staticmethod
+    def forward(ctx, D):
+        B, N, M = D.shape
+        values, alignments, states = [], [], []
+        for b in range(B):
+            Db = D[b : b + 1].detach().cpu().double().numpy()  # one round trip per series
+            R, P, E = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2, 3)), np.empty((1, N + 2, M + 2))
+            _kernels.soft_dtw_forward(Db, GAMMA, R, P)
+            _kernels.soft_dtw_backward(P, E)
+            values.append(R[0, N, M])
+            alignments.append(torch.from_numpy(E[0, 1 : N + 1, 1 : M + 1].copy()))
+            states.append((P, E))
+        ctx.states = states
+        alignment = torch.stack(alignments)
+        ctx.alignment = alignment
+        return torch.tensor(values, dtype=D.dtype), alignment.to(D.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_alignment):
+        grads = []
+        for b, (P, E) in enumerate(ctx.states):
+            Z = grad_alignment[b : b + 1].detach().double().numpy()
+            N, M = Z.shape[1:]
+            R_dot, E_dot = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2))
+            _kernels.soft_dtw_hvp(Z, P, E, GAMMA, R_dot, E_dot)
+            grads.append(grad_values[b] * ctx.alignment[b] + torch.from_numpy(E_dot[0, 1 : N + 1, 1 : M + 1]))
+        return torch.stack(grads).to(grad_values.dtype)
+
+
+def per_series_dilate(pred, target):
+    D = cost_matrix(target, pred)
+    values, alignment = _PerSeriesDILATE.apply(D)
+    N, M = D.shape[1:]
+    temporal = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2)).mean() / (N * M)
+    return ALPHA * values.mean() + (1 - ALPHA) * temporal
+
+
+def median_ms(step, repeats: int) -> float:
+    step()  # warm caches and compilation
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def forward_backward(loss_fn, pred, target):
+    def step():
+        pred.grad = None
+        loss_fn(pred, target).backward()
+
+    return step
+
+
+def peak_numpy_bytes(step) -> int:
+    tracemalloc.start()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small shapes only, few repeats")
+    args = parser.parse_args()
+    shapes = [(100, 20, 200), (32, 100, 30), (32, 200, 10), (32, 1000, 3)]
+    if args.quick:
+        shapes = [(100, 20, 20), (32, 100, 5)]
+    dilate_core.warmup()
+    tslearn_loss = SoftDTWLossPyTorch(gamma=GAMMA)
+    losses = {
+        "DILATE (ours)": lambda p, t: dilate_loss(p, t, ALPHA, GAMMA)[0],
+        "soft-DTW (ours)": lambda p, t: soft_dtw(cost_matrix(t, p), GAMMA).mean(),
+        "soft-DTW (tslearn)": lambda p, t: tslearn_loss(p, t).mean(),
+        "DILATE (per-series loop)": per_series_dilate,
+    }
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; forward+backward, median ms")
+    header = f"{'B':>4} {'N=M':>5} | " + " | ".join(f"{name:>24}" for name in losses)
+    header += " | tslearn/ours sDTW | loop/ours DILATE | ns per cell (DILATE) | numpy B per cell"
+    print(header)
+    print("-" * len(header))
+    for B, N, repeats in shapes:
+        generator = torch.Generator().manual_seed(0)
+        pred = torch.rand(B, N, 1, generator=generator).requires_grad_(True)
+        target = torch.rand(B, N, 1, generator=generator)
+        ms = {name: median_ms(forward_backward(fn, pred, target), repeats) for name, fn in losses.items()}
+        memory = peak_numpy_bytes(forward_backward(losses["DILATE (ours)"], pred, target)) / (B * N * N)
+        ratio_tslearn = ms["soft-DTW (tslearn)"] / ms["soft-DTW (ours)"]
+        ratio_loop = ms["DILATE (per-series loop)"] / ms["DILATE (ours)"]
+        ns_per_cell = 1e6 * ms["DILATE (ours)"] / (B * N * N)
+        row = f"{B:>4} {N:>5} | " + " | ".join(f"{ms[name]:>24.3f}" for name in losses)
+        row += f" | {ratio_tslearn:>17.1f} | {ratio_loop:>16.1f} | {ns_per_cell:>20.1f} | {memory:>16.0f}"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

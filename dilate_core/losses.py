@@ -1,0 +1,199 @@
+"""Differentiable soft-DTW, its expected alignment and the DILATE loss, on batches of series.
+
+One autograd Function runs the soft-DTW recursion once and returns both the value and the
+expected alignment E; its backward is E for the value and a Hessian-vector product for E,
+so `dilate_loss` differentiates through its temporal term without forming a Hessian. Tensors
+on the CPU go to the numba kernels, tensors on CUDA to the anti-diagonal torch kernels; both
+compute in float64 and hand back the caller's dtype and device.
+"""
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
+
+from dilate_core import _kernels, _wavefront
+from dilate_core._validate import check_alpha, check_costs, check_gamma, check_series_pair
+
+BACKENDS = ("auto", "numba", "torch")
+
+
+def _numba_forward(D: torch.Tensor, gamma: float):
+    """Soft-DTW value (B,) and alignment (B, N, M) on the CPU; returns them and the backward state."""
+    D64 = np.ascontiguousarray(D.detach().to("cpu", torch.float64).numpy())
+    B, N, M = D64.shape
+    R = np.empty((B, N + 2, M + 2))
+    P = np.empty((B, N + 2, M + 2, 3))
+    E = np.empty((B, N + 2, M + 2))
+    _kernels.soft_dtw_forward(D64, gamma, R, P)
+    _kernels.soft_dtw_backward(P, E)
+    values = torch.from_numpy(R[:, N, M].copy())
+    alignment = torch.from_numpy(E[:, 1 : N + 1, 1 : M + 1])
+    return values, alignment, (P, E)
+
+
+def _numba_hvp(Z: torch.Tensor, state, gamma: float) -> torch.Tensor:
+    P, E = state
+    Z64 = np.ascontiguousarray(Z.detach().to("cpu", torch.float64).numpy())
+    B, N, M = Z64.shape
+    R_dot = np.empty((B, N + 2, M + 2))
+    E_dot = np.empty((B, N + 2, M + 2))
+    _kernels.soft_dtw_hvp(Z64, P, E, gamma, R_dot, E_dot)
+    return torch.from_numpy(E_dot[:, 1 : N + 1, 1 : M + 1])
+
+
+def _torch_forward(D: torch.Tensor, gamma: float):
+    """Soft-DTW value (B,) and alignment (B, N, M) on D's device; returns them and the backward state."""
+    B, N, M = D.shape
+    R, P = _wavefront.soft_dtw_forward(D.detach().to(torch.float64), gamma)
+    E = _wavefront.soft_dtw_backward(P, N, M)
+    values = R.view(B, N + 2, M + 2)[:, N, M]
+    alignment = E.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
+    return values, alignment, (P, E)
+
+
+def _torch_hvp(Z: torch.Tensor, state, gamma: float) -> torch.Tensor:
+    P, E = state
+    B, N, M = Z.shape
+    E_dot = _wavefront.soft_dtw_hvp(Z.to(torch.float64), P, E, gamma)
+    return E_dot.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
+
+
+def _pick_backend(D: torch.Tensor, backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
+    if backend == "auto":
+        return "torch" if D.is_cuda else "numba"
+    return backend
+
+
+class _SoftDTW(torch.autograd.Function):
+    """(B, N, M) costs -> soft-DTW values (B,) and expected alignments (B, N, M)."""
+
+    @staticmethod
+    def forward(ctx, D, gamma, backend):
+        forward, ctx.hvp = (_numba_forward, _numba_hvp) if backend == "numba" else (_torch_forward, _torch_hvp)
+        values, alignment, ctx.state = forward(D, gamma)
+        ctx.gamma, ctx.device, ctx.dtype = gamma, D.device, D.dtype
+        ctx.alignment = alignment  # float64, on the kernels' device
+        ctx.set_materialize_grads(False)  # an output nobody uses gets None: skip its sweep
+        return values.to(D.device, D.dtype), alignment.to(D.device, D.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_values, grad_alignment):
+        alignment = ctx.alignment
+        grad_D = torch.zeros_like(alignment)
+        if grad_values is not None:
+            # d softDTW / dD = E.
+            grad_D += grad_values.to(alignment)[:, None, None] * alignment
+        if grad_alignment is not None:
+            # d<G, E> / dD = H G, H the (symmetric) Hessian of soft-DTW.
+            grad_D += ctx.hvp(grad_alignment, ctx.state, ctx.gamma).to(alignment.device)
+        return grad_D.to(ctx.device, ctx.dtype), None, None
+
+
+def _soft_dtw_and_alignment(D, gamma, backend):
+    check_costs(D)
+    gamma = check_gamma(gamma)
+    return _SoftDTW.apply(D, gamma, _pick_backend(D, backend))
+
+
+def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
+    """Soft-DTW of a batch of cost matrices (Cuturi & Blondel, ICML 2017).
+
+    R[i, j] = D[i, j] + min_gamma(R[i-1, j-1], R[i-1, j], R[i, j-1]) with
+    min_gamma(a) = -gamma log sum exp(-a / gamma); the value is R[N, M]. As gamma -> 0 it
+    tends to the DTW cost (the minimum over alignment paths of the summed costs).
+
+    Parameters
+    ----------
+    D : tensor, shape (B, N, M)
+        Pairwise costs, e.g. `cost_matrix(target, pred)`; N and M may differ.
+    gamma : float > 0
+        Smoothing temperature.
+    backend : "auto", "numba" or "torch"
+        "auto" uses numba for CPU tensors and the anti-diagonal torch kernels on CUDA.
+
+    Returns
+    -------
+    values : tensor, shape (B,), D's dtype and device; differentiable, d/dD = soft_alignment(D).
+    """
+    values, _ = _soft_dtw_and_alignment(D, gamma, backend)
+    return values
+
+
+def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
+    """Expected alignment E = d softDTW / dD (Cuturi & Blondel 2017, Algorithm 2).
+
+    E[b, i, j] in [0, 1] is the probability that cell (i, j) lies on the alignment path under
+    the Gibbs distribution over paths of temperature gamma; as gamma -> 0 it tends to the
+    optimal DTW path (a 0/1 matrix). Differentiable: the backward is the Hessian-vector
+    product of soft-DTW (Mensch & Blondel, ICML 2018), computed in two sweeps.
+
+    Parameters
+    ----------
+    D : tensor, shape (B, N, M)
+    gamma : float > 0
+    backend : "auto", "numba" or "torch"
+
+    Returns
+    -------
+    E : tensor, shape (B, N, M), D's dtype and device.
+    """
+    _, alignment = _soft_dtw_and_alignment(D, gamma, backend)
+    return alignment
+
+
+def cost_matrix(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean costs D[b, i, j] = ||target[b, i] - pred[b, j]||^2.
+
+    target : (B, N, d), pred : (B, M, d) -> D : (B, N, M), differentiable.
+    """
+    return ((target[:, :, None, :] - pred[:, None, :, :]) ** 2).sum(dim=-1)
+
+
+@lru_cache(maxsize=32)
+def _omega(N: int, M: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Omega[i, j] = (i - j)^2, shape (N, M): the TDI penalty of matching i with j."""
+    i = torch.arange(N, dtype=dtype, device=device)[:, None]
+    j = torch.arange(M, dtype=dtype, device=device)[None, :]
+    return (i - j) ** 2
+
+
+def dilate_loss(
+    pred: torch.Tensor, target: torch.Tensor, alpha: float = 0.5, gamma: float = 0.01, backend: str = "auto"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DILATE, the shape and time distortion loss (Le Guen & Thome, NeurIPS 2019).
+
+    shape = mean_b softDTW_gamma(D_b), temporal = mean_b <E_b, Omega> / (N M) with
+    D = cost_matrix(target, pred), E = soft_alignment(D, gamma), Omega[i, j] = (i - j)^2;
+    loss = alpha shape + (1 - alpha) temporal. As gamma -> 0 the shape term tends to the
+    DTW cost and the temporal term to the TDI of the optimal path.
+
+    Parameters
+    ----------
+    pred : tensor, shape (B, M, d)
+        Forecasts.
+    target : tensor, shape (B, N, d)
+        Ground truth, same B and d (N and M may differ).
+    alpha : float in [0, 1]
+        Weight of the shape term; alpha = 1 is soft-DTW alone.
+    gamma : float > 0
+        Smoothing temperature of soft-DTW.
+
+    Returns
+    -------
+    loss, shape, temporal : scalar tensors, pred's dtype and device; all differentiable.
+    """
+    check_series_pair(pred, target)
+    alpha = check_alpha(alpha)
+    D = cost_matrix(target, pred)  # (B, N, M)
+    values, alignment = _soft_dtw_and_alignment(D, gamma, backend)
+    N, M = D.shape[1:]
+    if alpha == 1.0:
+        alignment = alignment.detach()  # the temporal term is reported only: skip its backward sweeps
+    shape = values.mean()
+    temporal = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2)).mean() / (N * M)
+    return alpha * shape + (1 - alpha) * temporal, shape, temporal

@@ -1,0 +1,234 @@
+"""soft-DTW, its expected alignment and DILATE against brute force, tslearn and finite differences."""
+
+import numpy as np
+import pytest
+import torch
+from tslearn.metrics import dtw_path
+from tslearn.metrics import soft_dtw as tslearn_soft_dtw
+from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
+
+from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw
+from tests import naive
+
+BACKENDS = ["numba", "torch"]
+TINY_SHAPES = [(1, 1), (1, 4), (3, 1), (2, 3), (3, 3), (4, 3), (4, 5)]
+GAMMAS = [1e-2, 0.1, 1.0, 10.0]
+
+
+def random_costs(B, N, M, seed=0, dtype=torch.float64):
+    return torch.rand(B, N, M, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def random_series(B, N, d, seed):
+    return torch.randn(B, N, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def test_oracle_enumerates_every_path():
+    for N, M in [(1, 1), (2, 2), (3, 4), (5, 5)]:
+        paths = naive.alignment_paths(N, M)
+        assert len(paths) == naive.count_paths(N, M)
+        assert len({A.tobytes() for A in paths}) == len(paths)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shape", TINY_SHAPES)
+@pytest.mark.parametrize("gamma", GAMMAS)
+def test_value_alignment_and_hvp_equal_brute_force(backend, shape, gamma):
+    D = random_costs(2, *shape, seed=hash(shape) % 1000)
+    D.requires_grad_(True)
+    values = soft_dtw(D, gamma, backend=backend)
+    E = soft_alignment(D, gamma, backend=backend)
+    (grad,) = torch.autograd.grad(values.sum(), D)
+    Z = random_costs(2, *shape, seed=7) - 0.5
+    (hvp,) = torch.autograd.grad((E * Z).sum(), D)
+    for b in range(2):
+        Db = D[b].detach().numpy()
+        np.testing.assert_allclose(values[b].item(), naive.soft_dtw(Db, gamma), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(E[b].detach().numpy(), naive.expected_alignment(Db, gamma), atol=1e-10)
+        np.testing.assert_allclose(grad[b].numpy(), naive.expected_alignment(Db, gamma), atol=1e-10)
+        np.testing.assert_allclose(hvp[b].numpy(), naive.alignment_hvp(Db, gamma, Z[b].numpy()), atol=1e-8)
+
+
+@pytest.mark.parametrize("gamma", [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
+@pytest.mark.parametrize("lengths", [(12, 12), (9, 15), (17, 6)])
+@pytest.mark.parametrize("d", [1, 2])
+def test_soft_dtw_and_alignment_equal_tslearn(gamma, lengths, d):
+    N, M = lengths
+    target, pred = random_series(3, N, d, seed=1), random_series(3, M, d, seed=2)
+    D = cost_matrix(target, pred)
+    values = soft_dtw(D, gamma)
+    E = soft_alignment(D, gamma)
+    for b in range(3):
+        ts1, ts2 = target[b].numpy(), pred[b].numpy()
+        np.testing.assert_allclose(values[b].item(), tslearn_soft_dtw(ts1, ts2, gamma=gamma), rtol=1e-9)
+        reference_E, reference_value = tslearn_soft_dtw_alignment(ts1, ts2, gamma=gamma)
+        np.testing.assert_allclose(E[b].numpy(), reference_E, atol=1e-9)
+        np.testing.assert_allclose(values[b].item(), reference_value, rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("gamma", [1e-3, 1e-1, 1.0, 1e3])
+def test_soft_dtw_gradcheck(backend, gamma):
+    D = random_costs(3, 5, 4, seed=3).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda D: soft_dtw(D, gamma, backend=backend), (D,))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("gamma", [0.05, 1.0, 10.0])
+def test_soft_alignment_gradcheck(backend, gamma):
+    D = random_costs(2, 4, 6, seed=4).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda D: soft_alignment(D, gamma, backend=backend), (D,))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 0.8, 1.0])
+def test_dilate_gradcheck(backend, alpha):
+    pred = random_series(3, 6, 2, seed=5).requires_grad_(True)
+    target = random_series(3, 5, 2, seed=6).requires_grad_(True)
+
+    def loss(pred, target):
+        return dilate_loss(pred, target, alpha=alpha, gamma=0.3, backend=backend)
+
+    assert torch.autograd.gradcheck(loss, (pred, target))
+
+
+def test_dilate_terms_equal_brute_force():
+    pred, target = random_series(2, 4, 1, seed=8), random_series(2, 4, 1, seed=9)
+    loss, shape, temporal = dilate_loss(pred, target, alpha=0.3, gamma=0.5)
+    D = cost_matrix(target, pred).numpy()
+    Omega = (np.arange(4)[:, None] - np.arange(4)[None, :]) ** 2
+    expected_shape = np.mean([naive.soft_dtw(D[b], 0.5) for b in range(2)])
+    expected_temporal = np.mean([(naive.expected_alignment(D[b], 0.5) * Omega).sum() / 16 for b in range(2)])
+    np.testing.assert_allclose(shape.item(), expected_shape, rtol=1e-10)
+    np.testing.assert_allclose(temporal.item(), expected_temporal, rtol=1e-10)
+    np.testing.assert_allclose(loss.item(), 0.3 * expected_shape + 0.7 * expected_temporal, rtol=1e-10)
+
+
+def test_dilate_gradient_is_not_scaled_by_the_batch_size():
+    # One series alone, and the same series repeated 50 times, must give the same mean loss and
+    # the same gradient on each copy divided by 50 (the batch mean), not B times more.
+    pred, target = random_series(1, 8, 1, seed=10), random_series(1, 8, 1, seed=11)
+    single = pred.clone().requires_grad_(True)
+    dilate_loss(single, target)[0].backward()
+    repeated = pred.repeat(50, 1, 1).requires_grad_(True)
+    dilate_loss(repeated, target.repeat(50, 1, 1))[0].backward()
+    np.testing.assert_allclose(repeated.grad.sum(0).numpy(), single.grad[0].numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("lengths", [(8, 8), (7, 11)])
+def test_small_gamma_tends_to_dtw(lengths):
+    target, pred = random_series(4, lengths[0], 1, seed=12), random_series(4, lengths[1], 1, seed=13)
+    D = cost_matrix(target, pred)
+    values, E = soft_dtw(D, 1e-7), soft_alignment(D, 1e-7)
+    for b in range(4):
+        path, distance = dtw_path(target[b].numpy(), pred[b].numpy())
+        hard = np.zeros(D.shape[1:])
+        hard[tuple(np.array(path).T)] = 1.0
+        np.testing.assert_allclose(E[b].numpy(), hard, atol=1e-6)
+        np.testing.assert_allclose(values[b].item(), distance**2, rtol=1e-5, atol=1e-5)
+
+
+def test_soft_dtw_lies_below_dtw_by_at_most_gamma_log_paths():
+    D = random_costs(3, 5, 5, seed=14)
+    gamma = 0.5
+    values = soft_dtw(D, gamma)
+    for b in range(3):
+        hard, _ = naive.dtw(D[b].numpy())
+        assert hard - gamma * np.log(naive.count_paths(5, 5)) <= values[b].item() <= hard
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tiny_gamma_with_large_values_stays_finite(backend):
+    D = (random_costs(2, 30, 25, seed=15) * 1e6).requires_grad_(True)
+    values = soft_dtw(D, 1e-6, backend=backend)
+    E = soft_alignment(D, 1e-6, backend=backend)
+    (E * torch.ones_like(E)).sum().backward()
+    assert torch.isfinite(values).all() and torch.isfinite(E).all() and torch.isfinite(D.grad).all()
+    assert ((E >= -1e-12) & (E <= 1 + 1e-12)).all()
+
+
+def test_alignment_sums_to_one_along_each_antidiagonal_band():
+    # Every path crosses each diagonal band i + j in {k, k+1} at least once and the start and end
+    # cells surely: E[0, 0] = E[N-1, M-1] = 1 and every entry lies in [0, 1].
+    E = soft_alignment(random_costs(4, 9, 7, seed=16), 0.7)
+    assert torch.allclose(E[:, 0, 0], torch.ones(4, dtype=E.dtype))
+    assert torch.allclose(E[:, -1, -1], torch.ones(4, dtype=E.dtype))
+    assert ((E >= 0) & (E <= 1 + 1e-12)).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_is_close_to_float64(backend):
+    pred64, target64 = random_series(8, 20, 1, seed=17), random_series(8, 20, 1, seed=18)
+    pred32 = pred64.float().requires_grad_(True)
+    pred64.requires_grad_(True)
+    loss32 = dilate_loss(pred32, target64.float(), backend=backend)[0]
+    loss64 = dilate_loss(pred64, target64, backend=backend)[0]
+    loss32.backward()
+    loss64.backward()
+    assert loss32.dtype == torch.float32 and pred32.grad.dtype == torch.float32
+    np.testing.assert_allclose(loss32.item(), loss64.item(), rtol=1e-5)
+    np.testing.assert_allclose(pred32.grad.numpy(), pred64.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(5, 20, 20), (3, 13, 31), (2, 1, 9)])
+def test_numba_and_torch_backends_agree(shape):
+    D = random_costs(*shape, seed=19).requires_grad_(True)
+    Z = random_costs(*shape, seed=20)
+    results = {}
+    for backend in BACKENDS:
+        values, E = soft_dtw(D, 0.1, backend=backend), soft_alignment(D, 0.1, backend=backend)
+        grad = torch.autograd.grad(values.sum() + (E * Z).sum(), D)[0]
+        results[backend] = (values.detach(), E.detach(), grad)
+    for ours, theirs in zip(results["numba"], results["torch"], strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "D, gamma, message",
+    [
+        (torch.rand(4, 4), 0.1, "shape \\(B, N, M\\)"),
+        (torch.rand(2, 0, 4), 0.1, "must not be empty"),
+        (torch.ones(2, 3, 3, dtype=torch.int64), 0.1, "floating-point"),
+        (torch.tensor([[[1.0, float("nan")]]]), 0.1, "NaN"),
+        (torch.tensor([[[1.0, float("inf")]]]), 0.1, "NaN or infinite"),
+        (np.ones((1, 2, 2)), 0.1, "torch tensor"),
+        (torch.rand(1, 2, 2), 0.0, "greater than 0"),
+        (torch.rand(1, 2, 2), -1.0, "greater than 0"),
+        (torch.rand(1, 2, 2), float("nan"), "finite number"),
+        (torch.rand(1, 2, 2), "0.1", "positive number"),
+    ],
+)
+def test_bad_costs_or_gamma_raise_value_error(D, gamma, message):
+    with pytest.raises(ValueError, match=message):
+        soft_dtw(D, gamma)
+    with pytest.raises(ValueError, match=message):
+        soft_alignment(D, gamma)
+
+
+@pytest.mark.parametrize(
+    "pred, target, kwargs, message",
+    [
+        (torch.rand(2, 5), torch.rand(2, 5), {}, "shape \\(B, length, d\\)"),
+        (torch.rand(2, 5, 1), torch.rand(3, 5, 1), {}, "same batch size"),
+        (torch.rand(2, 5, 1), torch.rand(2, 5, 2), {}, "same number of features"),
+        (torch.full((2, 5, 1), float("nan")), torch.rand(2, 5, 1), {}, "pred contains NaN"),
+        (torch.rand(2, 5, 1), torch.rand(2, 5, 1), {"alpha": 1.5}, "between 0 and 1"),
+        (torch.rand(2, 5, 1), torch.rand(2, 5, 1), {"gamma": 0}, "greater than 0"),
+        (torch.rand(2, 5, 1), torch.rand(2, 5, 1), {"backend": "cuda"}, "backend must be one of"),
+    ],
+)
+def test_bad_series_raise_value_error(pred, target, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dilate_loss(pred, target, **kwargs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu():
+    D = random_costs(16, 40, 30, seed=21).requires_grad_(True)
+    D_cuda = D.detach().cuda().requires_grad_(True)
+    Z = random_costs(16, 40, 30, seed=22)
+    for x, z in ((D, Z), (D_cuda, Z.cuda())):
+        values, E = soft_dtw(x, 0.1), soft_alignment(x, 0.1)
+        (values.sum() + (E * z).sum()).backward()
+    torch.testing.assert_close(D_cuda.grad.cpu(), D.grad, rtol=1e-10, atol=1e-10)
+    assert soft_dtw(D_cuda, 0.1).device.type == "cuda"
