@@ -10,6 +10,10 @@ import numpy as np
 from numba import njit, prange
 
 INF = np.inf  # the one sentinel for "no path reaches this cell"
+# exp(-40) < 2^-57: a softmin term this small cannot change a sum that holds exp(0) = 1, so it
+# is not computed (its weight is stored as 0); this keeps values bit-identical and saves the
+# exp calls that dominate the recursion at small gamma.
+NEGLIGIBLE_EXPONENT = 40.0
 
 
 @njit(cache=True, inline="always")
@@ -20,11 +24,15 @@ def softmin3(a, b, c, gamma):
     """
     rmin = min(a, min(b, c))
     # Subtracting the minimum keeps every exponent <= 0: no overflow for tiny gamma.
-    wa = np.exp(-(a - rmin) / gamma)
-    wb = np.exp(-(b - rmin) / gamma)
-    wc = np.exp(-(c - rmin) / gamma)
-    total = wa + wb + wc  # >= 1, the minimum contributes exp(0)
-    return rmin - gamma * np.log(total), wa / total, wb / total, wc / total
+    xa, xb, xc = (a - rmin) / gamma, (b - rmin) / gamma, (c - rmin) / gamma
+    wa = np.exp(-xa) if xa < NEGLIGIBLE_EXPONENT else 0.0
+    wb = np.exp(-xb) if xb < NEGLIGIBLE_EXPONENT else 0.0
+    wc = np.exp(-xc) if xc < NEGLIGIBLE_EXPONENT else 0.0
+    total = wa + wb + wc  # in [1, 3]: the minimum contributes exp(0) = 1
+    if total == 1.0:  # one clear minimum: log(1) = 0, weights are one-hot
+        return rmin, wa, wb, wc
+    inverse = 1.0 / total
+    return rmin - gamma * np.log(total), wa * inverse, wb * inverse, wc * inverse
 
 
 @njit(cache=True, parallel=True)
@@ -37,10 +45,12 @@ def soft_dtw_forward(D, gamma, R, P):
     """
     B, N, M = D.shape
     for b in prange(B):
-        # Initialization.
-        R[b, :, :] = INF
+        # Initialization: the boundary row and column, and zero weights beyond the grid.
+        R[b, 0, :] = INF
+        R[b, :, 0] = INF
         R[b, 0, 0] = 0.0
-        P[b, :, :, :] = 0.0
+        P[b, N + 1, :, :] = 0.0
+        P[b, :, M + 1, :] = 0.0
         # DP recursion.
         for i in range(1, N + 1):
             for j in range(1, M + 1):
@@ -56,14 +66,16 @@ def soft_dtw_backward(P, E):
     """Expected alignment E = dR[N, M] / dD (Cuturi & Blondel 2017, Algorithm 2).
 
     P : (B, N + 2, M + 2, 3) weights from `soft_dtw_forward`. E : (B, N + 2, M + 2) output;
-    E[:, 1:N+1, 1:M+1] is the alignment, the rest zero.
+    E[:, 1:N+1, 1:M+1] is the alignment, row and column N + 1, M + 1 are zero, row and
+    column 0 are left unwritten.
     """
     B = P.shape[0]
     N = P.shape[1] - 2
     M = P.shape[2] - 2
     for b in prange(B):
-        # Initialization.
-        E[b, :, :] = 0.0
+        # Initialization: zero beyond the grid, 1 at the end cell.
+        E[b, N + 1, :] = 0.0
+        E[b, :, M + 1] = 0.0
         E[b, N, M] = 1.0
         # DP recursion, in reverse: each cell collects from its three successors, whose weight
         # for it is P[successor, k] with k = 0 diagonal, 1 from above, 2 from the left.
@@ -84,13 +96,14 @@ def soft_dtw_hvp(Z, P, E, gamma, R_dot, E_dot):
 
     Z : (B, N, M) direction. P, E : from the forward and backward passes.
     R_dot : (B, N + 2, M + 2) work array, the forward-mode tangent of R.
-    E_dot : (B, N + 2, M + 2) output; E_dot[:, 1:N+1, 1:M+1] = H Z.
+    E_dot : (B, N + 2, M + 2) output; E_dot[:, 1:N+1, 1:M+1] = H Z, the rest unwritten.
     """
     B, N, M = Z.shape
     for b in prange(B):
-        # Initialization.
-        R_dot[b, :, :] = 0.0
-        E_dot[b, :, :] = 0.0
+        # Initialization: no tangent on the boundary, none flowing back from the end cell.
+        R_dot[b, 0, :] = 0.0
+        R_dot[b, :, 0] = 0.0
+        E_dot[b, N, M] = 0.0
         # DP recursion, forward mode: the tangent of R[i, j] = D[i, j] + softmin(...) along Z.
         for i in range(1, N + 1):
             for j in range(1, M + 1):
@@ -135,8 +148,9 @@ def dtw_paths(D, C, paths, path_lengths):
     """
     B, N, M = D.shape
     for b in prange(B):
-        # Initialization.
-        C[b, :, :] = INF
+        # Initialization: the boundary row and column.
+        C[b, 0, :] = INF
+        C[b, :, 0] = INF
         C[b, 0, 0] = 0.0
         # DP recursion.
         for i in range(1, N + 1):

@@ -13,34 +13,41 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from dilate_core import _kernels, _wavefront
+from dilate_core import _kernels, _scratch, _wavefront
 from dilate_core._validate import check_alpha, check_costs, check_gamma, check_series_pair
 
 BACKENDS = ("auto", "numba", "torch")
 
 
+def _copy_into(array: np.ndarray, tensor: torch.Tensor) -> None:
+    """Copy a tensor of any float dtype and device into a float64 array of the same shape."""
+    source = tensor.detach().cpu()
+    array[...] = (source if source.dtype in (torch.float32, torch.float64) else source.double()).numpy()
+
+
 def _numba_forward(D: torch.Tensor, gamma: float):
     """Soft-DTW value (B,) and alignment (B, N, M) on the CPU; returns them and the backward state."""
-    D64 = np.ascontiguousarray(D.detach().to("cpu", torch.float64).numpy())
-    B, N, M = D64.shape
-    R = np.empty((B, N + 2, M + 2))
-    P = np.empty((B, N + 2, M + 2, 3))
-    E = np.empty((B, N + 2, M + 2))
+    B, N, M = D.shape
+    work = _scratch.Lease((B, N, M), (B, N + 2, M + 2), (B, N + 2, M + 2, 3))
+    D64, R, P = work.arrays
+    _copy_into(D64, D)
+    E = np.empty((B, N + 2, M + 2))  # not pooled: the alignment handed out is a view of it
     _kernels.soft_dtw_forward(D64, gamma, R, P)
     _kernels.soft_dtw_backward(P, E)
     values = torch.from_numpy(R[:, N, M].copy())
     alignment = torch.from_numpy(E[:, 1 : N + 1, 1 : M + 1])
-    return values, alignment, (P, E)
+    return values, alignment, (work, P, E)
 
 
-def _numba_hvp(Z: torch.Tensor, state, gamma: float) -> torch.Tensor:
-    P, E = state
-    Z64 = np.ascontiguousarray(Z.detach().to("cpu", torch.float64).numpy())
-    B, N, M = Z64.shape
-    R_dot = np.empty((B, N + 2, M + 2))
-    E_dot = np.empty((B, N + 2, M + 2))
+def _numba_add_hvp(Z: torch.Tensor, state, gamma: float, out: torch.Tensor) -> None:
+    """out += H Z, H the Hessian of soft-DTW at the forward's D; out (B, N, M) float64 on the CPU."""
+    _, P, E = state
+    B, N, M = Z.shape
+    work = _scratch.Lease((B, N, M), (B, N + 2, M + 2), (B, N + 2, M + 2))
+    Z64, R_dot, E_dot = work.arrays
+    _copy_into(Z64, Z)
     _kernels.soft_dtw_hvp(Z64, P, E, gamma, R_dot, E_dot)
-    return torch.from_numpy(E_dot[:, 1 : N + 1, 1 : M + 1])
+    out += torch.from_numpy(E_dot[:, 1 : N + 1, 1 : M + 1])
 
 
 def _torch_forward(D: torch.Tensor, gamma: float):
@@ -53,11 +60,12 @@ def _torch_forward(D: torch.Tensor, gamma: float):
     return values, alignment, (P, E)
 
 
-def _torch_hvp(Z: torch.Tensor, state, gamma: float) -> torch.Tensor:
+def _torch_add_hvp(Z: torch.Tensor, state, gamma: float, out: torch.Tensor) -> None:
+    """out += H Z on Z's device, out (B, N, M) float64."""
     P, E = state
     B, N, M = Z.shape
     E_dot = _wavefront.soft_dtw_hvp(Z.to(torch.float64), P, E, gamma)
-    return E_dot.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
+    out += E_dot.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
 
 
 def _pick_backend(D: torch.Tensor, backend: str) -> str:
@@ -73,7 +81,7 @@ class _SoftDTW(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, D, gamma, backend):
-        forward, ctx.hvp = (_numba_forward, _numba_hvp) if backend == "numba" else (_torch_forward, _torch_hvp)
+        forward, ctx.add_hvp = (_numba_forward, _numba_add_hvp) if backend == "numba" else (_torch_forward, _torch_add_hvp)
         values, alignment, ctx.state = forward(D, gamma)
         ctx.gamma, ctx.device, ctx.dtype = gamma, D.device, D.dtype
         ctx.alignment = alignment  # float64, on the kernels' device
@@ -84,13 +92,14 @@ class _SoftDTW(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_values, grad_alignment):
         alignment = ctx.alignment
-        grad_D = torch.zeros_like(alignment)
         if grad_values is not None:
             # d softDTW / dD = E.
-            grad_D += grad_values.to(alignment)[:, None, None] * alignment
+            grad_D = grad_values.to(alignment)[:, None, None] * alignment
+        else:
+            grad_D = torch.zeros_like(alignment)
         if grad_alignment is not None:
             # d<G, E> / dD = H G, H the (symmetric) Hessian of soft-DTW.
-            grad_D += ctx.hvp(grad_alignment, ctx.state, ctx.gamma).to(alignment.device)
+            ctx.add_hvp(grad_alignment, ctx.state, ctx.gamma, grad_D)
         return grad_D.to(ctx.device, ctx.dtype), None, None
 
 

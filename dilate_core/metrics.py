@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dilate_core import _kernels
+from dilate_core import _kernels, _scratch
 from dilate_core._validate import check_series_pair
 from dilate_core.losses import cost_matrix
 
@@ -32,9 +32,8 @@ def dtw(D) -> DTWResult:
     """Exact DTW on a batch of cost matrices D (B, N, M), with the optimal paths."""
     D64 = np.ascontiguousarray(_as_tensor(D).detach().to("cpu", torch.float64).numpy())
     B, N, M = D64.shape
-    C = np.empty((B, N + 1, M + 1))
-    paths = np.empty((B, N + M - 1, 2), dtype=np.int64)
-    lengths = np.empty(B, dtype=np.int64)
+    work = _scratch.Lease((B, N + 1, M + 1), ((B, N + M - 1, 2), np.int64), ((B,), np.int64))
+    C, paths, lengths = work.arrays
     _kernels.dtw_paths(D64, C, paths, lengths)
     return DTWResult(cost=C[:, N, M].copy(), paths=[paths[b, : lengths[b]].copy() for b in range(B)])
 

@@ -1,0 +1,50 @@
+"""Reusable float64 work arrays for the kernels.
+
+Touching freshly allocated memory (page faults) costs more than the soft-DTW recursion itself
+at the paper's sizes, and far more inside virtual machines, so the kernels' work arrays go
+back to a free list when the object that leased them is collected and are handed out again.
+"""
+
+import threading
+from collections import defaultdict
+
+import numpy as np
+
+_MAX_POOLED_BYTES = 1 << 30  # arrays beyond this many free bytes are left to the allocator
+_lock = threading.Lock()
+_free: dict[tuple[tuple[int, ...], type], list[np.ndarray]] = defaultdict(list)
+_free_bytes = 0
+
+
+def _take(shape: tuple[int, ...], dtype) -> np.ndarray:
+    global _free_bytes
+    with _lock:
+        stack = _free.get((shape, dtype))
+        if stack:
+            array = stack.pop()
+            _free_bytes -= array.nbytes
+            return array
+    return np.empty(shape, dtype=dtype)
+
+
+def _give(array: np.ndarray) -> None:
+    global _free_bytes
+    with _lock:
+        if _free_bytes + array.nbytes <= _MAX_POOLED_BYTES:
+            _free[(array.shape, array.dtype.type)].append(array)
+            _free_bytes += array.nbytes
+
+
+class Lease:
+    """Work arrays of the given shapes (float64 unless a shape is given as (shape, dtype)).
+
+    `lease.arrays` holds them, in order; they return to the pool when the lease is collected,
+    so a lease must live exactly as long as something reads its arrays.
+    """
+
+    def __init__(self, *shapes):
+        self.arrays = [_take(*spec) if isinstance(spec[0], tuple) else _take(spec, np.float64) for spec in shapes]
+
+    def __del__(self):
+        for array in self.arrays:
+            _give(array)
