@@ -76,12 +76,15 @@ def _pick_backend(D: torch.Tensor, backend: str) -> str:
     return backend
 
 
+_KERNELS = {"numba": (_numba_forward, _numba_add_hvp), "torch": (_torch_forward, _torch_add_hvp)}
+
+
 class _SoftDTW(torch.autograd.Function):
     """(B, N, M) costs -> soft-DTW values (B,) and expected alignments (B, N, M)."""
 
     @staticmethod
     def forward(ctx, D, gamma, backend):
-        forward, ctx.add_hvp = (_numba_forward, _numba_add_hvp) if backend == "numba" else (_torch_forward, _torch_add_hvp)
+        forward, ctx.add_hvp = _KERNELS[backend]
         values, alignment, ctx.state = forward(D, gamma)
         ctx.gamma, ctx.device, ctx.dtype = gamma, D.device, D.dtype
         ctx.alignment = alignment  # float64, on the kernels' device
