@@ -1,0 +1,141 @@
+"""Command line: train one run of the three losses, or reproduce the paper's Table 1 over seeds.
+
+python -m dilate_core train --dataset synthetic --epochs 100
+python -m dilate_core reproduce --dataset synthetic --runs 10 --out assets
+"""
+
+import argparse
+import csv
+import shlex
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from dilate_core import warmup
+from dilate_core.data import ASSETS
+from dilate_core.train import DATASETS, LOSSES, Config, Trainer, load_dataset
+
+SCALES = {"mse": 100.0, "dtw": 100.0, "tdi": 10.0}  # the paper reports MSE x100, DTW x100, TDI x10
+PAPER_DEFAULTS = {"ecg5000": {"n_input": 84, "n_output": 56}}
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Config()
+    for f in fields(Config):
+        if f.name == "losses":
+            parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(defaults.losses))
+        elif f.name == "dataset":
+            parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
+        else:
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(defaults, f.name)), default=None)
+
+
+def _config_from(args) -> Config:
+    values = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
+    for key, value in PAPER_DEFAULTS.get(args.dataset, {}).items():
+        values.setdefault(key, value)
+    return Config(**values)
+
+
+def _progress(report, total: int, stream=sys.stderr) -> None:
+    width = 30
+    done = int(width * report.epoch / max(total, 1))
+    losses = "  ".join(f"{name} {part['loss']:.4f}" for name, part in report.train.items())
+    stream.write(f"\r[{'#' * done}{'.' * (width - done)}] epoch {report.epoch}/{total}  {losses}")
+    stream.flush()
+
+
+def metrics_table(results: dict[str, dict[str, float]]) -> str:
+    """A plain-text table: one row per loss, the paper's scaled MSE, DTW and TDI."""
+    lines = [f"{'loss':<10} {'MSE x100':>10} {'DTW x100':>10} {'TDI x10':>10}"]
+    for name, scores in results.items():
+        lines.append(f"{name:<10} " + " ".join(f"{scores[m] * SCALES[m]:>10.3f}" for m in SCALES))
+    return "\n".join(lines)
+
+
+def train_command(args) -> int:
+    config = _config_from(args)
+    warmup()
+    trainer = Trainer(config, load_dataset(config))
+    start = time.perf_counter()
+    for report in trainer.run():
+        _progress(report, config.epochs)
+    sys.stderr.write(f"\n{config.epochs} epochs in {time.perf_counter() - start:.1f} s\n")
+    print(metrics_table(trainer.evaluate()))
+    if args.save:
+        trainer.save(args.save)
+        print(f"saved to {args.save}")
+    return 0
+
+
+def paper_values(dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """(metric, loss) -> (mean, std) from assets/paper_table1.csv."""
+    with open(ASSETS / "paper_table1.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["dataset"] == dataset and r["model"] == model]
+    return {(r["metric"], r["loss"]): (float(r["mean"]), float(r["std"])) for r in rows}
+
+
+def reproduce_command(args) -> int:
+    config = _config_from(args)
+    warmup()
+    runs: list[dict[str, dict[str, float]]] = []
+    for run in range(args.runs):
+        run_config = replace(config, seed=config.seed + run, data_seed=config.data_seed + run)
+        trainer = Trainer(run_config, load_dataset(run_config))
+        start = time.perf_counter()
+        for report in trainer.run():
+            _progress(report, run_config.epochs)
+        sys.stderr.write(f"\nrun {run + 1}/{args.runs}: {time.perf_counter() - start:.1f} s\n")
+        runs.append(trainer.evaluate())
+    paper = paper_values(config.dataset, config.model)
+    rows = []
+    for metric, scale in SCALES.items():
+        for loss in config.losses:
+            values = np.array([run[loss][metric] for run in runs]) * scale
+            paper_mean, paper_std = paper.get((metric, loss), (float("nan"), float("nan")))
+            rows.append([metric, loss, values.mean(), values.std(), paper_mean, paper_std])
+    command = "python -m dilate_core " + shlex.join(sys.argv[1:])
+    header = ["metric", "loss", "ours_mean", "ours_std", "paper_mean", "paper_std"]
+    markdown = [
+        f"# {config.dataset}, {config.model}: {args.runs} runs of {config.epochs} epochs",
+        "",
+        f"Command: `{command}`",
+        "",
+        "MSE x100, DTW x100, TDI x10; mean ± std over runs; the paper's Table 1 beside ours.",
+        "",
+        "| metric | loss | ours | paper |",
+        "|---|---|---|---|",
+    ]
+    markdown += [f"| {m} | {lo} | {a:.3g} ± {b:.2g} | {c:.3g} ± {d:.2g} |" for m, lo, a, b, c, d in rows]
+    print("\n".join(markdown[6:]))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = out / f"reproduce_{config.dataset}_{config.model}"
+        with open(stem.with_suffix(".csv"), "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows([[m, lo, f"{a:.6g}", f"{b:.6g}", c, d] for m, lo, a, b, c, d in rows])
+        stem.with_suffix(".md").write_text("\n".join(markdown) + "\n")
+        print(f"wrote {stem}.csv and {stem}.md")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dilate_core", description="DILATE Explorer's core.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train one model per loss side by side and print the test metrics")
+    _add_config_arguments(train)
+    train.add_argument("--save", help="write the run (weights, config, reports) to this file")
+    reproduce = commands.add_parser("reproduce", help="repeat the paper's protocol over seeds, next to Table 1")
+    _add_config_arguments(reproduce)
+    reproduce.add_argument("--runs", type=int, default=10)
+    reproduce.add_argument("--out", help="folder for the CSV and Markdown tables")
+    args = parser.parse_args(argv)
+    try:
+        return train_command(args) if args.command == "train" else reproduce_command(args)
+    except ValueError as error:
+        parser.error(str(error))

@@ -1,0 +1,213 @@
+"""Train one forecaster per loss side by side, from the same initial weights on the same batches.
+
+`Trainer.run(epochs)` yields an `EpochReport` after every epoch (train losses, and every
+`eval_every` epochs the test metrics and the forecasts of a few fixed test series), so a UI or
+a CLI can draw while it runs and stop between epochs simply by not asking for the next one.
+The same config and data give identical reports. A run saves to and loads from one file.
+"""
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import torch
+
+from dilate_core import data as data_module
+from dilate_core.losses import dilate_loss
+from dilate_core.metrics import evaluate
+from dilate_core.model import MODELS, build_model
+
+LOSSES = ("mse", "soft_dtw", "dilate")
+DATASETS = ("synthetic", "ecg5000", "etth1")
+
+
+@dataclass
+class Config:
+    """Everything that defines a run; the app's form and the CLI both fill one in."""
+
+    dataset: str = "synthetic"  # "synthetic", "ecg5000" or "etth1"
+    n_series: int = 500  # synthetic: series per split
+    n_input: int = 20  # input length (ECG5000: 84 in the paper)
+    n_output: int = 20  # forecast horizon (ECG5000: 140 - n_input)
+    sigma: float = 0.01  # synthetic: noise scale
+    noise: str = "uniform"  # synthetic: "uniform" on [0, sigma) or "gaussian"
+    data_seed: int = 0  # synthetic: generator seed
+    model: str = "seq2seq"  # "seq2seq" or "mlp"
+    hidden: int = 128  # hidden units
+    losses: tuple[str, ...] = LOSSES  # one model is trained per loss
+    alpha: float = 0.5  # DILATE's weight of the shape term
+    gamma: float = 0.01  # soft-DTW temperature
+    lr: float = 1e-3  # Adam's learning rate
+    batch_size: int = 100
+    epochs: int = 500
+    seed: int = 0  # initial weights and batch order
+    eval_every: int = 10  # epochs between test evaluations
+    n_preview: int = 5  # fixed test series whose forecasts are reported
+    device: str = "cpu"
+
+    def __post_init__(self):
+        self.losses = tuple(self.losses)
+        checks = [
+            (self.dataset in DATASETS, f"dataset must be one of {', '.join(DATASETS)}"),
+            (self.model in MODELS, f"model must be one of {', '.join(MODELS)}"),
+            (bool(self.losses) and set(self.losses) <= set(LOSSES), f"losses must be among {', '.join(LOSSES)}"),
+            (0.0 <= self.alpha <= 1.0, "alpha must lie between 0 and 1"),
+            (0.0 < self.gamma <= 100.0, "gamma must lie in (0, 100]"),
+            (0.0 < self.lr <= 1.0, "lr must lie in (0, 1]"),
+            (1 <= self.batch_size <= 10_000, "batch_size must lie between 1 and 10000"),
+            (0 <= self.epochs <= 10_000, "epochs must lie between 0 and 10000"),
+            (1 <= self.eval_every <= 10_000, "eval_every must be at least 1"),
+            (1 <= self.hidden <= 1024, "hidden must lie between 1 and 1024"),
+            (0 <= self.n_preview <= 64, "n_preview must lie between 0 and 64"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message + ".")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Config":
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
+
+
+def load_dataset(config: Config) -> data_module.Dataset:
+    """The built-in data set a config names."""
+    if config.dataset == "synthetic":
+        return data_module.make_synthetic(
+            config.n_series, config.n_input, config.n_output, config.sigma, config.data_seed, config.noise
+        )
+    if config.dataset == "ecg5000":
+        return data_module.load_ecg5000(config.n_input)
+    return data_module.load_etth1(n_input=config.n_input, n_output=config.n_output)
+
+
+@dataclass
+class EpochReport:
+    """What one epoch produced, per loss name. Plain floats and lists: easy to pickle and plot."""
+
+    epoch: int  # 1-based
+    seconds: float  # wall time of this epoch's training and evaluation
+    train: dict[str, dict[str, float]]  # loss -> {'loss', 'shape', 'temporal'} means over batches
+    test: dict[str, dict[str, float]] | None = None  # loss -> {'mse', 'dtw', 'tdi'}, eval epochs only
+    previews: dict[str, list] | None = None  # loss -> forecasts (n_preview, n_output, d), eval epochs
+    timing: dict[str, float] = field(default_factory=dict)  # seconds: forward, loss, backward, optimizer, eval
+
+
+def _training_loss(name: str, pred, target, alpha: float, gamma: float):
+    """The loss to minimise and its reported DILATE parts (shape, temporal) for one batch."""
+    if name == "mse":
+        with torch.no_grad():
+            _, shape, temporal = dilate_loss(pred, target, alpha, gamma)
+        return torch.mean((pred - target) ** 2), shape, temporal
+    loss, shape, temporal = dilate_loss(pred, target, 1.0 if name == "soft_dtw" else alpha, gamma)
+    return loss, shape, temporal
+
+
+class Trainer:
+    """One model and one Adam optimizer per loss, trained in lockstep."""
+
+    def __init__(self, config: Config, dataset: data_module.Dataset):
+        self.config, self.dataset = config, dataset
+        self.device = torch.device(config.device)
+        torch.manual_seed(config.seed)
+        first = build_model(config.model, dataset.n_features, dataset.n_input, dataset.n_output, config.hidden)
+        self.models = {name: copy.deepcopy(first).to(self.device) for name in config.losses}
+        self.optimizers = {name: torch.optim.Adam(m.parameters(), lr=config.lr) for name, m in self.models.items()}
+        self.reports: list[EpochReport] = []
+        self._train_x = torch.from_numpy(dataset.train_x).to(self.device)
+        self._train_y = torch.from_numpy(dataset.train_y).to(self.device)
+        self._test_x = torch.from_numpy(dataset.test_x).to(self.device)
+        self._test_y = torch.from_numpy(dataset.test_y).to(self.device)
+        self.preview_index = np.linspace(0, len(dataset.test_x) - 1, min(config.n_preview, len(dataset.test_x)))
+        self.preview_index = self.preview_index.astype(int)
+
+    @property
+    def epoch(self) -> int:
+        return len(self.reports)
+
+    def predict(self, x: torch.Tensor, batch_size: int = 1000) -> dict[str, np.ndarray]:
+        """Forecasts of every model for inputs (n, n_input, d) -> loss -> (n, n_output, d)."""
+        out = {}
+        with torch.no_grad():
+            for name, model in self.models.items():
+                model.eval()
+                parts = [model(x[i : i + batch_size].to(self.device)) for i in range(0, len(x), batch_size)]
+                out[name] = torch.cat(parts).cpu().numpy()
+                model.train()
+        return out
+
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        """Test MSE, DTW and TDI of every model."""
+        predictions = self.predict(self._test_x)
+        target = self.dataset.test_y
+        return {name: evaluate(pred, target) for name, pred in predictions.items()}
+
+    def run(self, epochs: int | None = None):
+        """Train for `epochs` more epochs (default: the config's), yielding an EpochReport after each."""
+        config = self.config
+        for _ in range(config.epochs if epochs is None else epochs):
+            start = time.perf_counter()
+            timing = dict.fromkeys(("forward", "loss", "backward", "optimizer", "eval"), 0.0)
+            # Same batch order for every model; reproducible from the seed and the epoch.
+            generator = torch.Generator().manual_seed(config.seed * 100_003 + self.epoch)
+            order = torch.randperm(len(self._train_x), generator=generator).to(self.device)
+            sums = {name: np.zeros(3) for name in self.models}
+            batches = 0
+            for first in range(0, len(order), config.batch_size):
+                index = order[first : first + config.batch_size]
+                x, y = self._train_x[index], self._train_y[index]  # (b, n_input, d), (b, n_output, d)
+                for name, model in self.models.items():
+                    t0 = time.perf_counter()
+                    pred = model(x)
+                    t1 = time.perf_counter()
+                    loss, shape, temporal = _training_loss(name, pred, y, config.alpha, config.gamma)
+                    t2 = time.perf_counter()
+                    self.optimizers[name].zero_grad()
+                    loss.backward()
+                    t3 = time.perf_counter()
+                    self.optimizers[name].step()
+                    t4 = time.perf_counter()
+                    timing["forward"] += t1 - t0
+                    timing["loss"] += t2 - t1
+                    timing["backward"] += t3 - t2  # through the loss and the model together
+                    timing["optimizer"] += t4 - t3
+                    sums[name] += [loss.item(), shape.item(), temporal.item()]
+                batches += 1
+            parts = ("loss", "shape", "temporal")
+            train = {name: dict(zip(parts, (s / batches).tolist(), strict=True)) for name, s in sums.items()}
+            report = EpochReport(epoch=self.epoch + 1, seconds=0.0, train=train, timing=timing)
+            if report.epoch % config.eval_every == 0 or report.epoch == 1:
+                t0 = time.perf_counter()
+                report.test = self.evaluate()
+                previews = self.predict(self._test_x[self.preview_index])
+                report.previews = {name: p.tolist() for name, p in previews.items()}
+                timing["eval"] = time.perf_counter() - t0
+            report.seconds = time.perf_counter() - start
+            self.reports.append(report)
+            yield report
+
+    def save(self, path) -> None:
+        """Config, data settings, weights, optimizer states and reports, in one torch file."""
+        torch.save(
+            {
+                "config": asdict(self.config),
+                "dataset": {"name": self.dataset.name, "info": self.dataset.info},
+                "models": {name: model.state_dict() for name, model in self.models.items()},
+                "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+                "reports": [asdict(report) for report in self.reports],
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path, dataset: data_module.Dataset | None = None) -> "Trainer":
+        """A saved run, ready to continue; the built-in data set is rebuilt unless one is given."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        config = Config.from_dict(state["config"])
+        trainer = cls(config, dataset if dataset is not None else load_dataset(config))
+        for name, model in trainer.models.items():
+            model.load_state_dict(state["models"][name])
+            trainer.optimizers[name].load_state_dict(state["optimizers"][name])
+        trainer.reports = [EpochReport(**report) for report in state["reports"]]
+        return trainer

@@ -1,0 +1,134 @@
+"""Models' shapes, the side-by-side trainer (learning, determinism, stopping, checkpoints) and the CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from dilate_core.cli import main
+from dilate_core.data import make_synthetic
+from dilate_core.model import build_model
+from dilate_core.train import Config, Trainer
+
+TINY = {"n_series": 40, "batch_size": 16, "hidden": 16, "eval_every": 2, "n_preview": 3}
+
+
+@pytest.mark.parametrize("kind", ["seq2seq", "mlp"])
+@pytest.mark.parametrize("batch", [1, 7, 100])
+@pytest.mark.parametrize("d", [1, 3])
+def test_models_map_inputs_to_forecasts_of_any_batch(kind, batch, d):
+    model = build_model(kind, n_features=d, n_input=12, n_output=5, hidden=8)
+    out = model(torch.rand(batch, 12, d))
+    assert out.shape == (batch, 5, d)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_seq2seq_starts_decoding_from_the_last_observed_value():
+    model = build_model("seq2seq", n_features=1, n_input=6, n_output=3, hidden=8)
+    x = torch.rand(4, 6, 1)
+    changed = x.clone()
+    changed[:, -1] += 1.0
+    assert not torch.allclose(model(x)[:, 0], model(changed)[:, 0])
+
+
+def test_unknown_model_is_rejected():
+    with pytest.raises(ValueError, match="model must be one of"):
+        build_model("transformer", 1, 4, 4)
+
+
+def run(config: Config, epochs: int):
+    trainer = Trainer(config, make_synthetic(config.n_series, seed=config.data_seed))
+    return trainer, list(trainer.run(epochs))
+
+
+def test_models_start_equal_and_every_loss_decreases():
+    config = Config(**TINY, lr=1e-2)
+    trainer = Trainer(config, make_synthetic(40))
+    first = [m.state_dict() for m in trainer.models.values()]
+    for name in first[0]:
+        assert torch.equal(first[0][name], first[1][name]) and torch.equal(first[0][name], first[2][name])
+    reports = list(trainer.run(12))
+    for name in config.losses:
+        assert reports[-1].train[name]["loss"] < reports[0].train[name]["loss"]
+
+
+def test_reports_carry_metrics_and_previews_on_eval_epochs():
+    config = Config(**TINY)
+    _, reports = run(config, 4)
+    assert [r.test is not None for r in reports] == [True, True, False, True]
+    report = reports[-1]
+    assert set(report.test) == {"mse", "soft_dtw", "dilate"}
+    assert set(report.test["dilate"]) == {"mse", "dtw", "tdi"}
+    assert np.array(report.previews["mse"]).shape == (3, 20, 1)
+    assert report.timing["forward"] > 0 and report.timing["loss"] > 0
+
+
+def test_same_config_gives_identical_reports():
+    config = Config(**TINY)
+    (_, a), (_, b) = run(config, 3), run(config, 3)
+    for x, y in zip(a, b, strict=True):
+        assert x.train == y.train and x.test == y.test and x.previews == y.previews
+    _, c = run(Config(**(TINY | {"seed": 1})), 3)
+    assert c[0].train != a[0].train
+
+
+def test_stopping_between_epochs_keeps_what_was_learned_and_continues():
+    config = Config(**TINY)
+    trainer = Trainer(config, make_synthetic(40))
+    for report in trainer.run(10):
+        if report.epoch == 2:
+            break  # a Stop button: the generator is simply not resumed
+    assert trainer.epoch == 2
+    reports = list(trainer.run(2))
+    assert [r.epoch for r in reports] == [3, 4]
+    # continuing equals training straight through
+    _, straight = run(config, 4)
+    assert straight[-1].train == reports[-1].train
+
+
+def test_checkpoint_round_trip(tmp_path):
+    config = Config(**TINY)
+    trainer, _ = run(config, 2)
+    path = tmp_path / "run.pt"
+    trainer.save(path)
+    loaded = Trainer.load(path)
+    assert loaded.config == config and loaded.epoch == 2
+    x = torch.from_numpy(trainer.dataset.test_x[:5])
+    for name in config.losses:
+        np.testing.assert_array_equal(loaded.predict(x)[name], trainer.predict(x)[name])
+    assert [r.train for r in list(loaded.run(1))] == [r.train for r in list(trainer.run(1))]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"alpha": 1.5}, "alpha"),
+        ({"gamma": 0}, "gamma"),
+        ({"losses": ("mse", "huber")}, "losses must be among"),
+        ({"dataset": "traffic"}, "dataset must be one of"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_config_rejects_bad_settings(changes, message):
+    with pytest.raises(ValueError, match=message):
+        Config(**changes)
+
+
+def test_cli_train_and_reproduce(tmp_path, capsys):
+    common = ["--n-series", "20", "--epochs", "2", "--hidden", "8", "--batch-size", "10"]
+    assert main(["train", *common, "--save", str(tmp_path / "run.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "MSE x100" in out and "dilate" in out and (tmp_path / "run.pt").exists()
+    assert main(["reproduce", *common, "--runs", "2", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "reproduce_synthetic_seq2seq.csv").read_text().splitlines()
+    assert table[0] == "metric,loss,ours_mean,ours_std,paper_mean,paper_std"
+    assert len(table) == 1 + 9
+    assert "tdi,dilate" in table[-1] and table[-1].endswith(",14.8,1.29")
+    markdown = (tmp_path / "reproduce_synthetic_seq2seq.md").read_text()
+    assert "python -m dilate_core reproduce" in markdown or "Command:" in markdown
+
+
+def test_cli_rejects_bad_settings_with_a_message(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--alpha", "2"])
+    assert "alpha must lie between 0 and 1" in capsys.readouterr().err
