@@ -34,3 +34,4 @@ test: $(VENV)/.installed-dev browser lint
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.bench_losses
+	$(PY) -m bench.bench_training
