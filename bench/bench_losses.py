@@ -37,7 +37,7 @@ class _PerSeriesDILATE(torch.autograd.Function):
         for b in range(B):
             Db = D[b : b + 1].detach().cpu().double().numpy()  # one round trip per series
             R, P, E = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2, 3)), np.empty((1, N + 2, M + 2))
-            _kernels.soft_dtw_forward(Db, GAMMA, R, P)
+            _kernels.soft_dtw_forward(Db, GAMMA, R, P, 1)
             _kernels.soft_dtw_backward(P, E)
             values.append(R[0, N, M])
             alignments.append(torch.from_numpy(E[0, 1 : N + 1, 1 : M + 1].copy()))

@@ -10,58 +10,130 @@ import numpy as np
 from numba import njit, prange
 
 INF = np.inf  # the one sentinel for "no path reaches this cell"
-# exp(-40) < 2^-57: a softmin term this small cannot change a sum that holds exp(0) = 1, so it
-# is not computed (its weight is stored as 0); this keeps values bit-identical and saves the
-# exp calls that dominate the recursion at small gamma.
+# exp(-40) < 2^-57: a softmin term this small cannot change a sum that holds exp(0) = 1, so its
+# weight is 0. Below it the exponential is not evaluated (and -inf never reaches it).
 NEGLIGIBLE_EXPONENT = 40.0
+LOG2_E = 1.4426950408889634
+# ln 2 = LN2_HI + LN2_LO, LN2_HI with few enough bits that k * LN2_HI is exact for |k| <= 58
+LN2_HI, LN2_LO = 6.93145751953125e-1, 1.42860682030941723212e-6
+INV_SQRT3, HALF_LN3 = 0.5773502691896258, 0.5493061443340549
+# Every kernel that divides uses error_model="numpy": no ZeroDivisionError branch, which would
+# stop LLVM from vectorising the loops (no denominator here can be 0).
+KERNEL = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always", **KERNEL)
+def exp_neg(x):
+    """exp(x) for x <= 0, and 0 for x <= -NEGLIGIBLE_EXPONENT; within 2 ulp, branch-free.
+
+    Cody-Waite reduction x = k ln 2 + r, |r| <= ln(2) / 2, Taylor series of e^r to degree 13
+    (truncation < 4e-18), then 2^k (-58 <= k <= 0) from its six binary digits. Written without
+    calls so that LLVM vectorises loops over it, which it cannot do with libm's exp.
+    """
+    x_clamped = max(x, -NEGLIGIBLE_EXPONENT)
+    k = np.floor(x_clamped * LOG2_E + 0.5)
+    r = (x_clamped - k * LN2_HI) - k * LN2_LO
+    e_r = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
+        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (
+            1 / 479001600 + r / 6227020800))))))))))))  # fmt: skip
+    m = np.int64(-k)  # 0 <= m <= 58
+    scale = (0.5 if m & 1 else 1.0) * (0.25 if m & 2 else 1.0) * (2.0**-4 if m & 4 else 1.0)
+    scale *= (2.0**-8 if m & 8 else 1.0) * (2.0**-16 if m & 16 else 1.0) * (2.0**-32 if m & 32 else 1.0)
+    return e_r * scale if x > -NEGLIGIBLE_EXPONENT else 0.0
+
+
+@njit(inline="always", **KERNEL)
+def log_1_to_3(t):
+    """log(t) for 1 <= t <= 3 (a softmin's sum of three weights, one of them 1), within 1e-15.
+
+    log t = log sqrt(3) + 2 atanh(s), s = (t / sqrt 3 - 1) / (t / sqrt 3 + 1), |s| <= 0.268:
+    the odd series of atanh to s^31 (truncation < 1e-17). Branch-free, like `exp_neg`.
+    """
+    s = (t * INV_SQRT3 - 1.0) / (t * INV_SQRT3 + 1.0)
+    z = s * s
+    series = 1 / 3 + z * (1 / 5 + z * (1 / 7 + z * (1 / 9 + z * (1 / 11 + z * (1 / 13 + z * (1 / 15 + z * (
+        1 / 17 + z * (1 / 19 + z * (1 / 21 + z * (1 / 23 + z * (1 / 25 + z * (1 / 27 + z * (
+            1 / 29 + z / 31)))))))))))))  # fmt: skip
+    return HALF_LN3 + 2.0 * s * (1.0 + z * series)
+
+
+@njit(inline="always", **KERNEL)
 def softmin3(a, b, c, gamma):
     """Stable soft minimum -gamma log(e^{-a/gamma} + e^{-b/gamma} + e^{-c/gamma}).
 
     Returns the value and the three softmax weights, which sum to one.
     """
-    rmin = min(a, min(b, c))
+    rmin = a if a < b else b
+    rmin = rmin if rmin < c else c
     # Subtracting the minimum keeps every exponent <= 0: no overflow for tiny gamma.
-    xa, xb, xc = (a - rmin) / gamma, (b - rmin) / gamma, (c - rmin) / gamma
-    wa = np.exp(-xa) if xa < NEGLIGIBLE_EXPONENT else 0.0
-    wb = np.exp(-xb) if xb < NEGLIGIBLE_EXPONENT else 0.0
-    wc = np.exp(-xc) if xc < NEGLIGIBLE_EXPONENT else 0.0
+    wa = exp_neg((rmin - a) / gamma)
+    wb = exp_neg((rmin - b) / gamma)
+    wc = exp_neg((rmin - c) / gamma)
     total = wa + wb + wc  # in [1, 3]: the minimum contributes exp(0) = 1
-    if total == 1.0:  # one clear minimum: log(1) = 0, weights are one-hot
-        return rmin, wa, wb, wc
     inverse = 1.0 / total
-    return rmin - gamma * np.log(total), wa * inverse, wb * inverse, wc * inverse
+    return rmin - gamma * log_1_to_3(total), wa * inverse, wb * inverse, wc * inverse
 
 
-@njit(cache=True, parallel=True)
-def soft_dtw_forward(D, gamma, R, P):
+@njit(inline="always", **KERNEL)
+def _initialize(R, P, b, N, M):
+    """The boundary row and column of R, and zero weights beyond the grid, for series b."""
+    R[b, 0, :] = INF
+    R[b, :, 0] = INF
+    R[b, 0, 0] = 0.0
+    P[b, N + 1, :, :] = 0.0
+    P[b, :, M + 1, :] = 0.0
+
+
+@njit(**KERNEL)
+def _softmin_lanes(staged, result, lanes, gamma):
+    """softmin3 over `lanes` series at once: staged = [diagonal, up, left, D] and result =
+    [w0, w1, w2, R], each a block of `lanes` values. Two distinct buffers, so LLVM vectorises."""
+    for k in range(lanes):
+        value, w0, w1, w2 = softmin3(staged[k], staged[lanes + k], staged[2 * lanes + k], gamma)
+        result[k] = w0
+        result[lanes + k] = w1
+        result[2 * lanes + k] = w2
+        result[3 * lanes + k] = staged[3 * lanes + k] + value
+
+
+@njit(parallel=True, **KERNEL)
+def soft_dtw_forward(D, gamma, R, P, n_chunks):
     """Soft-DTW recursion (Cuturi & Blondel 2017, Algorithm 1), storing the softmin weights.
 
     D : (B, N, M) costs. R : (B, N + 2, M + 2) output, R[:, N, M] is soft-DTW.
     P : (B, N + 2, M + 2, 3) output, the weights of the predecessors (i-1, j-1), (i-1, j),
     (i, j-1) of each cell, so that the backward passes need no exp or log.
+    The batch is cut into n_chunks chunks, one per thread; a thread sweeps the grid once for
+    its chunk, computing each cell for all its series in one vectorised loop (SIMD lanes).
     """
     B, N, M = D.shape
-    for b in prange(B):
-        # Initialization: the boundary row and column, and zero weights beyond the grid.
-        R[b, 0, :] = INF
-        R[b, :, 0] = INF
-        R[b, 0, 0] = 0.0
-        P[b, N + 1, :, :] = 0.0
-        P[b, :, M + 1, :] = 0.0
-        # DP recursion.
+    chunk = (B + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        first = c * chunk
+        lanes = min(B, first + chunk) - first
+        if lanes <= 0:
+            continue
+        staged = np.empty(4 * lanes)
+        result = np.empty(4 * lanes)
+        for b in range(first, first + lanes):
+            _initialize(R, P, b, N, M)
+        # DP recursion, one cell for every series of the chunk at a time.
         for i in range(1, N + 1):
             for j in range(1, M + 1):
-                value, w0, w1, w2 = softmin3(R[b, i - 1, j - 1], R[b, i - 1, j], R[b, i, j - 1], gamma)
-                R[b, i, j] = D[b, i - 1, j - 1] + value  # D is 0-based: cell (i, j) is D[i-1, j-1]
-                P[b, i, j, 0] = w0
-                P[b, i, j, 1] = w1
-                P[b, i, j, 2] = w2
+                for k in range(lanes):
+                    staged[k] = R[first + k, i - 1, j - 1]
+                    staged[lanes + k] = R[first + k, i - 1, j]
+                    staged[2 * lanes + k] = R[first + k, i, j - 1]
+                    staged[3 * lanes + k] = D[first + k, i - 1, j - 1]  # D is 0-based
+                _softmin_lanes(staged, result, lanes, gamma)
+                for k in range(lanes):
+                    P[first + k, i, j, 0] = result[k]
+                    P[first + k, i, j, 1] = result[lanes + k]
+                    P[first + k, i, j, 2] = result[2 * lanes + k]
+                    R[first + k, i, j] = result[3 * lanes + k]
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **KERNEL)
 def soft_dtw_backward(P, E):
     """Expected alignment E = dR[N, M] / dD (Cuturi & Blondel 2017, Algorithm 2).
 
@@ -90,7 +162,7 @@ def soft_dtw_backward(P, E):
                 )
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **KERNEL)
 def soft_dtw_hvp(Z, P, E, gamma, R_dot, E_dot):
     """Hessian of soft-DTW times Z, i.e. the derivative of E along Z (Mensch & Blondel 2018, Alg. 3).
 
@@ -137,7 +209,7 @@ def soft_dtw_hvp(Z, P, E, gamma, R_dot, E_dot):
                 E_dot[b, i, j] = total
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **KERNEL)
 def dtw_paths(D, C, paths, path_lengths):
     """Exact DTW (Sakoe & Chiba 1978) with its optimal path, as tslearn's `dtw_path` chooses it.
 

@@ -9,6 +9,7 @@ compute in float64 and hand back the caller's dtype and device.
 
 from functools import lru_cache
 
+import numba
 import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
@@ -32,7 +33,7 @@ def _numba_forward(D: torch.Tensor, gamma: float):
     D64, R, P = work.arrays
     _copy_into(D64, D)
     E = np.empty((B, N + 2, M + 2))  # not pooled: the alignment handed out is a view of it
-    _kernels.soft_dtw_forward(D64, gamma, R, P)
+    _kernels.soft_dtw_forward(D64, gamma, R, P, numba.get_num_threads())
     _kernels.soft_dtw_backward(P, E)
     values = torch.from_numpy(R[:, N, M].copy())
     alignment = torch.from_numpy(E[:, 1 : N + 1, 1 : M + 1])

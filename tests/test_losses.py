@@ -7,6 +7,7 @@ from tslearn.metrics import dtw_path
 from tslearn.metrics import soft_dtw as tslearn_soft_dtw
 from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
 
+from dilate_core import _kernels
 from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw
 from tests import naive
 
@@ -232,3 +233,34 @@ def test_cuda_matches_cpu():
         (values.sum() + (E * z).sum()).backward()
     torch.testing.assert_close(D_cuda.grad.cpu(), D.grad, rtol=1e-10, atol=1e-10)
     assert soft_dtw(D_cuda, 0.1).device.type == "cuda"
+
+
+def test_branch_free_exp_and_log_are_accurate():
+    x = np.concatenate([-np.linspace(0, 40, 200_001)[:-1], [-1e-300, -0.0]])
+    ours = np.array([_kernels.exp_neg(v) for v in x])
+    np.testing.assert_allclose(ours, np.exp(x), rtol=4.5e-16, atol=0)
+    for below in (-40.0, -41.0, -1e300, -np.inf):
+        assert _kernels.exp_neg(below) == 0.0
+    t = np.linspace(1.0, 3.0, 200_001)
+    logs = np.array([_kernels.log_1_to_3(v) for v in t])
+    np.testing.assert_allclose(logs, np.log(t), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("B", [1, 2, 3, 17, 64])
+@pytest.mark.parametrize("n_chunks", [1, 2, 5])
+def test_forward_is_the_same_for_any_batch_split(B, n_chunks):
+    D = random_costs(B, 7, 9, seed=B).numpy()
+    R, P = np.empty((B, 9, 11)), np.empty((B, 9, 11, 3))
+    _kernels.soft_dtw_forward(D, 0.1, R, P, n_chunks)
+    for b in range(B):
+        R1, P1 = np.empty((1, 9, 11)), np.empty((1, 9, 11, 3))
+        _kernels.soft_dtw_forward(D[b : b + 1], 0.1, R1, P1, 1)
+        np.testing.assert_array_equal(R[b, 1:8, 1:10], R1[0, 1:8, 1:10])
+        np.testing.assert_array_equal(P[b, 1:, 1:], P1[0, 1:, 1:])
+        assert R[b, 7, 9] == pytest.approx(tslearn_soft_dtw_from_costs(D[b], 0.1), rel=1e-12)
+
+
+def tslearn_soft_dtw_from_costs(D, gamma):
+    from tslearn.metrics import SoftDTW
+
+    return SoftDTW(D, gamma=gamma).compute()
