@@ -7,6 +7,7 @@ on the CPU go to the numba kernels, tensors on CUDA to the anti-diagonal torch k
 compute in float64 and hand back the caller's dtype and device.
 """
 
+import threading
 from functools import lru_cache
 
 import numba
@@ -18,6 +19,9 @@ from dilate_core import _kernels, _scratch, _wavefront
 from dilate_core._validate import check_alpha, check_costs, check_gamma, check_series_pair
 
 BACKENDS = ("auto", "numba", "torch")
+# numba's parallel kernels are already parallel inside; its 'workqueue' threading layer also
+# aborts when two threads launch them at once, so calls from threads take turns.
+KERNEL_LOCK = threading.Lock()
 
 
 def _copy_into(array: np.ndarray, tensor: torch.Tensor) -> None:
@@ -33,8 +37,9 @@ def _numba_forward(D: torch.Tensor, gamma: float):
     D64, R, P = work.arrays
     _copy_into(D64, D)
     E = np.empty((B, N + 2, M + 2))  # not pooled: the alignment handed out is a view of it
-    _kernels.soft_dtw_forward(D64, gamma, R, P, numba.get_num_threads())
-    _kernels.soft_dtw_backward(P, E)
+    with KERNEL_LOCK:
+        _kernels.soft_dtw_forward(D64, gamma, R, P, numba.get_num_threads())
+        _kernels.soft_dtw_backward(P, E)
     values = torch.from_numpy(R[:, N, M].copy())
     alignment = torch.from_numpy(E[:, 1 : N + 1, 1 : M + 1])
     return values, alignment, (work, P, E)
@@ -47,7 +52,8 @@ def _numba_add_hvp(Z: torch.Tensor, state, gamma: float, out: torch.Tensor) -> N
     work = _scratch.Lease((B, N, M), (B, N + 2, M + 2), (B, N + 2, M + 2))
     Z64, R_dot, E_dot = work.arrays
     _copy_into(Z64, Z)
-    _kernels.soft_dtw_hvp(Z64, P, E, gamma, R_dot, E_dot)
+    with KERNEL_LOCK:
+        _kernels.soft_dtw_hvp(Z64, P, E, gamma, R_dot, E_dot)
     out += torch.from_numpy(E_dot[:, 1 : N + 1, 1 : M + 1])
 
 

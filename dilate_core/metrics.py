@@ -12,7 +12,7 @@ import torch
 
 from dilate_core import _kernels, _scratch
 from dilate_core._validate import check_series_pair
-from dilate_core.losses import cost_matrix
+from dilate_core.losses import KERNEL_LOCK, cost_matrix
 
 
 @dataclass
@@ -34,7 +34,8 @@ def dtw(D) -> DTWResult:
     B, N, M = D64.shape
     work = _scratch.Lease((B, N + 1, M + 1), ((B, N + M - 1, 2), np.int64), ((B,), np.int64))
     C, paths, lengths = work.arrays
-    _kernels.dtw_paths(D64, C, paths, lengths)
+    with KERNEL_LOCK:
+        _kernels.dtw_paths(D64, C, paths, lengths)
     return DTWResult(cost=C[:, N, M].copy(), paths=[paths[b, : lengths[b]].copy() for b in range(B)])
 
 

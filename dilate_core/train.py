@@ -8,6 +8,7 @@ The same config and data give identical reports. A run saves to and loads from o
 
 import copy
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -45,6 +46,7 @@ class Config:
     eval_every: int = 10  # epochs between test evaluations
     n_preview: int = 5  # fixed test series whose forecasts are reported
     device: str = "cpu"
+    parallel: bool = True  # one thread per model; the same numbers as training them in turn
 
     def __post_init__(self):
         self.losses = tuple(self.losses)
@@ -143,49 +145,75 @@ class Trainer:
         target = self.dataset.test_y
         return {name: evaluate(pred, target) for name, pred in predictions.items()}
 
+    def _train_epoch(self, name: str, batches: list[torch.Tensor]) -> tuple[np.ndarray, dict[str, float]]:
+        """One epoch of one model: batch, forward, loss, zero_grad, backward, step.
+
+        Returns the summed (loss, shape, temporal) over batches and the seconds spent per phase.
+        """
+        model, optimizer, config = self.models[name], self.optimizers[name], self.config
+        sums, timing = np.zeros(3), dict.fromkeys(("forward", "loss", "backward", "optimizer"), 0.0)
+        for index in batches:
+            x, y = self._train_x[index], self._train_y[index]  # (b, n_input, d), (b, n_output, d)
+            t0 = time.perf_counter()
+            pred = model(x)
+            t1 = time.perf_counter()
+            loss, shape, temporal = _training_loss(name, pred, y, config.alpha, config.gamma)
+            t2 = time.perf_counter()
+            optimizer.zero_grad()
+            loss.backward()
+            t3 = time.perf_counter()
+            optimizer.step()
+            t4 = time.perf_counter()
+            timing["forward"] += t1 - t0
+            timing["loss"] += t2 - t1
+            timing["backward"] += t3 - t2  # through the loss and the model together
+            timing["optimizer"] += t4 - t3
+            sums += [loss.item(), shape.item(), temporal.item()]
+        return sums, timing
+
     def run(self, epochs: int | None = None):
-        """Train for `epochs` more epochs (default: the config's), yielding an EpochReport after each."""
+        """Train for `epochs` more epochs (default: the config's), yielding an EpochReport after each.
+
+        With config.parallel, each model trains in its own thread with torch on one thread
+        (restored when the generator ends): the models' small GRU steps then overlap.
+        """
         config = self.config
-        for _ in range(config.epochs if epochs is None else epochs):
-            start = time.perf_counter()
-            timing = dict.fromkeys(("forward", "loss", "backward", "optimizer", "eval"), 0.0)
-            # Same batch order for every model; reproducible from the seed and the epoch.
-            generator = torch.Generator().manual_seed(config.seed * 100_003 + self.epoch)
-            order = torch.randperm(len(self._train_x), generator=generator).to(self.device)
-            sums = {name: np.zeros(3) for name in self.models}
-            batches = 0
-            for first in range(0, len(order), config.batch_size):
-                index = order[first : first + config.batch_size]
-                x, y = self._train_x[index], self._train_y[index]  # (b, n_input, d), (b, n_output, d)
-                for name, model in self.models.items():
+        names = list(self.models)
+        pool = ThreadPoolExecutor(len(names)) if config.parallel and len(names) > 1 else None
+        torch_threads = torch.get_num_threads()
+        if pool:
+            torch.set_num_threads(1)
+        try:
+            for _ in range(config.epochs if epochs is None else epochs):
+                start = time.perf_counter()
+                # Same batch order for every model; reproducible from the seed and the epoch.
+                generator = torch.Generator().manual_seed(config.seed * 100_003 + self.epoch)
+                order = torch.randperm(len(self._train_x), generator=generator).to(self.device)
+                batches = list(order.split(config.batch_size))
+                if pool:
+                    results = list(pool.map(self._train_epoch, names, [batches] * len(names)))
+                else:
+                    results = [self._train_epoch(name, batches) for name in names]
+                parts = ("loss", "shape", "temporal")
+                train = {
+                    name: dict(zip(parts, (sums / len(batches)).tolist(), strict=True))
+                    for name, (sums, _) in zip(names, results, strict=True)
+                }
+                timing = {key: sum(t[key] for _, t in results) for key in results[0][1]} | {"eval": 0.0}
+                report = EpochReport(epoch=self.epoch + 1, seconds=0.0, train=train, timing=timing)
+                if report.epoch % config.eval_every == 0 or report.epoch == 1:
                     t0 = time.perf_counter()
-                    pred = model(x)
-                    t1 = time.perf_counter()
-                    loss, shape, temporal = _training_loss(name, pred, y, config.alpha, config.gamma)
-                    t2 = time.perf_counter()
-                    self.optimizers[name].zero_grad()
-                    loss.backward()
-                    t3 = time.perf_counter()
-                    self.optimizers[name].step()
-                    t4 = time.perf_counter()
-                    timing["forward"] += t1 - t0
-                    timing["loss"] += t2 - t1
-                    timing["backward"] += t3 - t2  # through the loss and the model together
-                    timing["optimizer"] += t4 - t3
-                    sums[name] += [loss.item(), shape.item(), temporal.item()]
-                batches += 1
-            parts = ("loss", "shape", "temporal")
-            train = {name: dict(zip(parts, (s / batches).tolist(), strict=True)) for name, s in sums.items()}
-            report = EpochReport(epoch=self.epoch + 1, seconds=0.0, train=train, timing=timing)
-            if report.epoch % config.eval_every == 0 or report.epoch == 1:
-                t0 = time.perf_counter()
-                report.test = self.evaluate()
-                previews = self.predict(self._test_x[self.preview_index])
-                report.previews = {name: p.tolist() for name, p in previews.items()}
-                timing["eval"] = time.perf_counter() - t0
-            report.seconds = time.perf_counter() - start
-            self.reports.append(report)
-            yield report
+                    report.test = self.evaluate()
+                    previews = self.predict(self._test_x[self.preview_index])
+                    report.previews = {name: p.tolist() for name, p in previews.items()}
+                    timing["eval"] = time.perf_counter() - t0
+                report.seconds = time.perf_counter() - start
+                self.reports.append(report)
+                yield report
+        finally:
+            if pool:
+                pool.shutdown()
+                torch.set_num_threads(torch_threads)
 
     def save(self, path) -> None:
         """Config, data settings, weights, optimizer states and reports, in one torch file."""

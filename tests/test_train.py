@@ -132,3 +132,12 @@ def test_cli_rejects_bad_settings_with_a_message(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--alpha", "2"])
     assert "alpha must lie between 0 and 1" in capsys.readouterr().err
+
+
+def test_parallel_and_sequential_training_give_the_same_reports():
+    threads = torch.get_num_threads()
+    _, parallel = run(Config(**TINY, parallel=True), 3)
+    assert torch.get_num_threads() == threads  # restored after the run
+    _, sequential = run(Config(**TINY, parallel=False), 3)
+    for a, b in zip(parallel, sequential, strict=True):
+        assert a.train == b.train and a.test == b.test and a.previews == b.previews
