@@ -1,11 +1,33 @@
-"""DILATE Explorer: the Streamlit entry point (a frame for the pages to come)."""
+"""DILATE Explorer: the frame. Page config, shared sidebar, session defaults, navigation."""
 
 import streamlit as st
 
-st.set_page_config(page_title="DILATE Explorer", layout="wide")
-st.title("DILATE Explorer")
-st.write(
-    "See, live, why the shape-and-time loss DILATE forecasts sudden changes better than MSE or "
-    "soft-DTW. The core package `dilate_core` already computes soft-DTW, the soft alignment, "
-    "DILATE and the paper's metrics; the interactive pages are being built."
-)
+from explorer import state
+
+st.set_page_config(page_title="DILATE Explorer", page_icon=":material/show_chart:", layout="wide")
+state.compiled()
+state.owner()  # registers the session, so its jobs stop when it ends
+
+pages = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/alignments.py", title="Alignments", icon=":material/grid_on:"),
+    st.Page("pages/results.py", title="Results", icon=":material/table_chart:"),
+]
+navigation = st.navigation(pages)
+
+with st.sidebar:
+    dataset = st.session_state.get(state.DATA_KEY)
+    if dataset is None:
+        st.caption("No data yet: open **Data**.")
+    else:
+        st.caption(
+            f"**Data**: {dataset.name}, {len(dataset.train_x)} train / {len(dataset.test_x)} test, "
+            f"{dataset.n_input} → {dataset.n_output} steps"
+        )
+    job = state.current_job()
+    if job is not None:
+        st.caption(f"**Run** #{job.id}: {job.state}, epoch {job.epoch}")
+
+navigation.run()

@@ -20,14 +20,14 @@ from dilate_core.metrics import evaluate
 from dilate_core.model import MODELS, build_model
 
 LOSSES = ("mse", "soft_dtw", "dilate")
-DATASETS = ("synthetic", "ecg5000", "etth1")
+DATASETS = ("synthetic", "ecg5000", "etth1", "csv")  # "csv": the caller passes the data set
 
 
 @dataclass
 class Config:
     """Everything that defines a run; the app's form and the CLI both fill one in."""
 
-    dataset: str = "synthetic"  # "synthetic", "ecg5000" or "etth1"
+    dataset: str = "synthetic"  # "synthetic", "ecg5000", "etth1" or "csv" (a user's file)
     n_series: int = 500  # synthetic: series per split
     n_input: int = 20  # input length (ECG5000: 84 in the paper)
     n_output: int = 20  # forecast horizon (ECG5000: 140 - n_input)
@@ -81,7 +81,14 @@ def load_dataset(config: Config) -> data_module.Dataset:
         )
     if config.dataset == "ecg5000":
         return data_module.load_ecg5000(config.n_input)
-    return data_module.load_etth1(n_input=config.n_input, n_output=config.n_output)
+    if config.dataset == "etth1":
+        return data_module.load_etth1(n_input=config.n_input, n_output=config.n_output)
+    raise ValueError("A run on a CSV file needs its data set: pass it to Trainer.load(path, dataset).")
+
+
+def preview_indices(n_test: int, n_preview: int) -> np.ndarray:
+    """The fixed test series whose forecasts the reports carry: n_preview spread evenly."""
+    return np.linspace(0, n_test - 1, min(n_preview, n_test)).astype(int)
 
 
 @dataclass
@@ -121,15 +128,15 @@ class Trainer:
         self._train_y = torch.from_numpy(dataset.train_y).to(self.device)
         self._test_x = torch.from_numpy(dataset.test_x).to(self.device)
         self._test_y = torch.from_numpy(dataset.test_y).to(self.device)
-        self.preview_index = np.linspace(0, len(dataset.test_x) - 1, min(config.n_preview, len(dataset.test_x)))
-        self.preview_index = self.preview_index.astype(int)
+        self.preview_index = preview_indices(len(dataset.test_x), config.n_preview)
 
     @property
     def epoch(self) -> int:
         return len(self.reports)
 
-    def predict(self, x: torch.Tensor, batch_size: int = 1000) -> dict[str, np.ndarray]:
-        """Forecasts of every model for inputs (n, n_input, d) -> loss -> (n, n_output, d)."""
+    def predict(self, x, batch_size: int = 1000) -> dict[str, np.ndarray]:
+        """Forecasts of every model for inputs (n, n_input, d), tensor or array -> loss -> (n, n_output, d)."""
+        x = torch.as_tensor(x, dtype=torch.float32)
         out = {}
         with torch.no_grad():
             for name, model in self.models.items():

@@ -1,0 +1,1 @@
+"""DILATE Explorer's app-side modules: charts, training jobs and page state (no math here)."""

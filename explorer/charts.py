@@ -1,0 +1,143 @@
+"""Every plotly figure the app shows, as plain functions of arrays: testable without a browser.
+
+Series are arrays of shape (length, d); only the first feature is drawn. Loss names are the
+trainer's: 'mse', 'soft_dtw', 'dilate'; each has one colour everywhere.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+COLOURS = {"mse": "#1f77b4", "soft_dtw": "#ff7f0e", "dilate": "#2ca02c", "target": "#222222", "input": "#9e9e9e"}
+LABELS = {"mse": "MSE", "soft_dtw": "soft-DTW", "dilate": "DILATE"}
+METRICS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI"}
+
+
+def _first_feature(series) -> np.ndarray:
+    return np.asarray(series, dtype=float).reshape(len(series), -1)[:, 0]
+
+
+def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40 if title else 20, "b": 10}, title=title)
+    return fig
+
+
+def forecast(x, y, predictions: dict | None = None, breakpoint: int | None = None, title: str | None = None):
+    """Input (n_input, d), target (n_output, d) and the models' forecasts (n_output, d), on one time axis."""
+    n_input = len(x)
+    fig = go.Figure()
+    t_in, t_out = np.arange(n_input), np.arange(n_input, n_input + len(y))
+    fig.add_scatter(x=t_in, y=_first_feature(x), name="input", line={"color": COLOURS["input"]})
+    fig.add_scatter(x=t_out, y=_first_feature(y), name="target", line={"color": COLOURS["target"], "width": 3})
+    for name, pred in (predictions or {}).items():
+        fig.add_scatter(x=t_out, y=_first_feature(pred), name=LABELS.get(name, name), line={"color": COLOURS[name]})
+    if breakpoint is not None and breakpoint < n_input + len(y):
+        fig.add_vline(x=breakpoint, line_dash="dot", line_color="#d62728", annotation_text="step")
+    fig.update_xaxes(title_text="time step")
+    return _layout(fig, 300, title)
+
+
+def series_grid(x, y, breaks=None, columns: int = 3) -> go.Figure:
+    """A grid of examples: inputs (n, n_input, d), targets (n, n_output, d), breakpoints (n,) or None."""
+    n = len(x)
+    rows = max(1, -(-n // columns))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[f"series {i}" for i in range(n)])
+    n_input = x.shape[1]
+    for i in range(n):
+        row, col = i // columns + 1, i % columns + 1
+        fig.add_scatter(
+            x=np.arange(n_input),
+            y=_first_feature(x[i]),
+            line={"color": COLOURS["input"]},
+            row=row,
+            col=col,
+            name="input",
+            showlegend=i == 0,
+        )
+        fig.add_scatter(
+            x=np.arange(n_input, n_input + y.shape[1]),
+            y=_first_feature(y[i]),
+            line={"color": COLOURS["target"]},
+            row=row,
+            col=col,
+            name="target",
+            showlegend=i == 0,
+        )
+        if breaks is not None and breaks[i] < n_input + y.shape[1]:
+            fig.add_vline(x=int(breaks[i]), line_dash="dot", line_color="#d62728", row=row, col=col)
+    return _layout(fig, 220 * rows)
+
+
+def training_curves(reports: list[dict]) -> go.Figure:
+    """Training loss of each model per epoch, one panel per loss (their scales differ)."""
+    names = list(reports[0]["train"]) if reports else []
+    fig = make_subplots(rows=1, cols=max(1, len(names)), subplot_titles=[f"{LABELS[n]} loss" for n in names])
+    epochs = [r["epoch"] for r in reports]
+    for col, name in enumerate(names, start=1):
+        values = [r["train"][name]["loss"] for r in reports]
+        fig.add_scatter(x=epochs, y=values, name=LABELS[name], line={"color": COLOURS[name]}, row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    return _layout(fig, 260)
+
+
+def metric_curves(reports: list[dict]) -> go.Figure:
+    """Test MSE, DTW and TDI of each model on the evaluation epochs."""
+    evaluated = [r for r in reports if r.get("test")]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[f"test {label}" for label in METRICS.values()])
+    names = list(evaluated[0]["test"]) if evaluated else []
+    for col, metric in enumerate(METRICS, start=1):
+        for name in names:
+            fig.add_scatter(
+                x=[r["epoch"] for r in evaluated],
+                y=[r["test"][name][metric] for r in evaluated],
+                name=LABELS[name],
+                line={"color": COLOURS[name]},
+                row=1,
+                col=col,
+                showlegend=col == 1,
+                mode="lines+markers",
+            )
+    fig.update_xaxes(title_text="epoch")
+    return _layout(fig, 260)
+
+
+def cost_matrix(D, path=None, title: str = "DTW cost matrix and optimal path") -> go.Figure:
+    """Heatmap of D (N target steps x M forecast steps) with the optimal DTW path (L, 2) over it."""
+    D = np.asarray(D)
+    fig = go.Figure(go.Heatmap(z=D, colorscale="Viridis", colorbar={"title": "cost"}))
+    if path is not None:
+        path = np.asarray(path)
+        fig.add_scatter(x=path[:, 1], y=path[:, 0], mode="lines+markers", name="DTW path", line={"color": "white"})
+    fig.update_xaxes(title_text="forecast step j")
+    fig.update_yaxes(title_text="target step i", autorange="reversed", scaleanchor="x")
+    return _layout(fig, 320, title)
+
+
+def soft_alignment(E, gamma: float, title: str | None = None) -> go.Figure:
+    """Heatmap of the expected alignment E (N, M) on the fixed scale [0, 1], the diagonal marked."""
+    E = np.asarray(E)
+    fig = go.Figure(go.Heatmap(z=E, zmin=0.0, zmax=1.0, colorscale="Magma", colorbar={"title": "E"}))
+    n = min(E.shape)
+    fig.add_scatter(
+        x=[0, n - 1], y=[0, n - 1], mode="lines", name="diagonal", line={"color": "#4fc3f7", "dash": "dash"}
+    )
+    fig.update_xaxes(title_text="forecast step j")
+    fig.update_yaxes(title_text="target step i", autorange="reversed", scaleanchor="x")
+    return _layout(fig, 320, title or f"soft path map, gamma = {gamma:g}")
+
+
+def metric_distributions(per_series: dict[str, dict[str, np.ndarray]]) -> go.Figure:
+    """Box plots of each metric per series, one box per loss: per_series[loss][metric] is (n,)."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=list(METRICS.values()))
+    for col, metric in enumerate(METRICS, start=1):
+        for name, scores in per_series.items():
+            fig.add_box(
+                y=scores[metric],
+                name=LABELS[name],
+                marker_color=COLOURS[name],
+                row=1,
+                col=col,
+                showlegend=col == 1,
+                boxmean=True,
+            )
+    return _layout(fig, 320, "per-series test metrics")

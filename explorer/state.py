@@ -1,0 +1,126 @@
+"""Session state, the shared job pool, cached loaders and URL query parameters for the pages.
+
+Shared values live in plain session_state keys prefixed by page ('data.', 'train.', ...),
+never only in widget keys, since Streamlit drops a widget's value when its page is not shown.
+"""
+
+import os
+import uuid
+
+import numpy as np
+import streamlit as st
+
+from dilate_core import data, metrics, warmup
+from dilate_core.losses import cost_matrix, soft_alignment
+from dilate_core.train import Trainer
+from explorer.jobs import JobPool
+
+DATA_KEY, VERSION_KEY, JOB_KEY = "data.dataset", "data.version", "train.job_id"
+
+
+@st.cache_resource(show_spinner="Compiling the kernels (once per server)...")
+def compiled() -> bool:
+    """numba kernels compiled (or loaded from the disk cache) once per server process."""
+    warmup()
+    return True
+
+
+@st.cache_resource
+def job_pool() -> JobPool:
+    """The worker pool shared by every session; its size is DILATE_WORKERS (default: the cores)."""
+    workers = int(os.environ.get("DILATE_WORKERS", 0)) or os.cpu_count() or 1
+    return JobPool(workers, threads_per_worker=int(os.environ.get("DILATE_THREADS_PER_WORKER", 1)))
+
+
+def _release_session(owner: str) -> None:
+    job_pool().stop_all(owner)
+
+
+@st.cache_resource(scope="session", on_release=_release_session)
+def owner() -> str:
+    """This session's id for the job pool; when the session ends its jobs are stopped."""
+    return uuid.uuid4().hex
+
+
+def current_job():
+    """This session's current job (polled), or None."""
+    job_id = st.session_state.get(JOB_KEY)
+    job = job_pool().get(owner(), job_id) if job_id is not None else None
+    return job_pool().poll(job) if job is not None else None
+
+
+def query_value(name: str, default, low=None, high=None, choices=None):
+    """A setting from the URL's query parameters, cast like `default` and kept in bounds.
+
+    A missing or malformed value gives the default: a shared link never breaks a page.
+    """
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = type(default)(raw)
+    except (TypeError, ValueError):
+        return default
+    if choices is not None and value not in choices:
+        return default
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not np.isfinite(value):
+            return default
+        value = max(low, value) if low is not None else value
+        value = min(high, value) if high is not None else value
+    return value
+
+
+def set_query(**values) -> None:
+    """Write settings into the URL so the view can be shared by its link."""
+    for name, value in values.items():
+        text = str(value)
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text
+
+
+@st.cache_data(max_entries=16, show_spinner="Generating series...")
+def synthetic(n: int, n_input: int, n_output: int, sigma: float, seed: int, noise: str) -> data.Dataset:
+    return data.make_synthetic(n, n_input, n_output, sigma, seed, noise)
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading ECG5000...")
+def ecg5000(n_input: int) -> data.Dataset:
+    return data.load_ecg5000(n_input)
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading ETTh1...")
+def etth1(column: str, n_input: int, n_output: int, stride: int) -> data.Dataset:
+    return data.load_etth1(column, n_input, n_output, stride)
+
+
+def uploaded_csv(raw: bytes, n_input: int, n_output: int, stride: int) -> tuple[data.Dataset | None, str | None]:
+    """A user's CSV as a data set, or None and the reason it was rejected."""
+    try:
+        return data.load_csv(raw, n_input, n_output, stride), None
+    except ValueError as error:
+        return None, str(error)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the trained models...")
+def trained(job_id: int, epoch: int, _checkpoint: bytes, _dataset: data.Dataset) -> Trainer:
+    """The models of a finished job, for predictions in the page (keyed by job and epoch)."""
+    import io
+
+    return Trainer.load(io.BytesIO(_checkpoint), _dataset)
+
+
+def alignment_views(target: np.ndarray, forecast: np.ndarray, gamma: float) -> dict:
+    """Cost matrix, DTW path, soft alignment and metrics of one forecast: target (N, d), forecast (M, d)."""
+    import torch
+
+    t = torch.from_numpy(np.asarray(target, dtype=np.float64))[None]
+    p = torch.from_numpy(np.asarray(forecast, dtype=np.float64))[None]
+    D = cost_matrix(t, p)  # (1, N, M)
+    scores = metrics.per_series(p, t)
+    return {
+        "D": D[0].numpy(),
+        "path": metrics.dtw(D).paths[0],
+        "E": soft_alignment(D, gamma)[0].numpy(),
+        "scores": {name: float(values[0]) for name, values in scores.items()},
+    }

@@ -1,0 +1,42 @@
+"""Alignments: for one test series, each model's forecast, DTW path and soft path map."""
+
+import streamlit as st
+
+from explorer import charts, state
+from explorer.finished import finished_run
+
+GAMMAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+
+st.title("Alignments")
+trainer, dataset, job = finished_run()
+n_test = len(dataset.test_x)
+series = st.slider(
+    "Test series",
+    0,
+    n_test - 1,
+    state.query_value("series", 0, 0, n_test - 1),
+    key="align.series",
+    help="Which test series to align; its number is kept in the page's link.",
+)
+gamma = st.select_slider(
+    "gamma of the soft path map",
+    GAMMAS,
+    state.query_value("gamma", 0.01, choices=GAMMAS),
+    key="align.gamma",
+    help="Small gamma: the soft path map tends to the hard DTW path; large gamma: it spreads over many paths.",
+)
+state.set_query(series=series, gamma=gamma)
+
+x, y = dataset.test_x[series], dataset.test_y[series]
+predictions = trainer.predict(x[None])
+breakpoint = int(dataset.test_breaks[series]) if dataset.test_breaks is not None else None
+columns = st.columns(len(predictions))
+for column, (name, forecast) in zip(columns, predictions.items(), strict=True):
+    views = state.alignment_views(y, forecast[0], gamma)
+    with column:
+        st.subheader(charts.LABELS[name])
+        st.plotly_chart(charts.forecast(x, y, {name: forecast[0]}, breakpoint), key=f"align.forecast.{name}")
+        st.plotly_chart(charts.cost_matrix(views["D"], views["path"]), key=f"align.cost.{name}")
+        st.plotly_chart(charts.soft_alignment(views["E"], gamma), key=f"align.soft.{name}")
+        scores = views["scores"]
+        st.caption(f"MSE {scores['mse']:.4f} · DTW {scores['dtw']:.4f} · TDI {scores['tdi']:.4f}")

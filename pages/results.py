@@ -1,0 +1,48 @@
+"""Results: the run's test metrics beside the paper's Table 1, per-series distributions, downloads."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from dilate_core.cli import SCALES, paper_values
+from dilate_core.metrics import per_series
+from explorer import charts
+from explorer.finished import finished_run
+
+st.title("Results")
+trainer, dataset, job = finished_run()
+
+
+@st.cache_data(max_entries=4, show_spinner="Scoring every test series...")
+def scores(job_id: int, epoch: int, _trainer, _dataset):
+    predictions = _trainer.predict(_dataset.test_x)
+    return {name: per_series(pred, _dataset.test_y) for name, pred in predictions.items()}
+
+
+per_loss = scores(job.id, job.epoch, trainer, dataset)
+rows = []
+paper = paper_values(job.config.dataset, job.config.model)
+for metric, scale in SCALES.items():
+    for name, values in per_loss.items():
+        row = {"metric": metric.upper(), "loss": charts.LABELS[name], "ours": values[metric].mean() * scale}
+        if (metric, name) in paper:
+            mean, std = paper[(metric, name)]
+            row["paper (Table 1)"] = f"{mean:g} ± {std:g}"
+        rows.append(row)
+table = pd.DataFrame(rows)
+st.subheader(f"Test metrics after {job.epoch} epochs (MSE ×100, DTW ×100, TDI ×10)")
+if paper:
+    st.caption("The paper's values are means over 10 runs of 500 epochs with early stopping; your settings may differ.")
+st.dataframe(table, hide_index=True)
+figure = charts.metric_distributions(per_loss)
+st.plotly_chart(figure)
+
+st.subheader("Downloads")
+left, middle, right = st.columns(3)
+left.download_button("Metrics (CSV)", table.to_csv(index=False), "dilate_metrics.csv", "text/csv", key="results.csv")
+middle.download_button("Run checkpoint (.pt)", job.checkpoint, f"dilate_run_{job.id}.pt", key="results.checkpoint")
+if right.button("Prepare the figure as PNG", key="results.png_prepare"):
+    with st.spinner("Rendering..."):
+        buffer = io.BytesIO(figure.to_image(format="png", width=1200, height=400))
+    right.download_button("Figure (PNG)", buffer, "dilate_metrics.png", "image/png", key="results.png")

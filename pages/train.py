@@ -1,0 +1,135 @@
+"""Train: three forecasters side by side (MSE, soft-DTW, DILATE), live."""
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from dilate_core.model import MODELS
+from dilate_core.train import preview_indices
+from explorer import charts, runs, state
+from explorer.jobs import FINAL_STATES, QUEUED, RUNNING
+
+st.title("Train")
+dataset = st.session_state.get(state.DATA_KEY)
+if dataset is None:
+    st.info("There is no data yet: make or load some first.")
+    st.page_link("pages/data.py", label="Open Data", icon=":material/dataset:")
+    st.stop()
+
+pool = state.job_pool()
+job = state.current_job()
+busy = job is not None and job.state not in FINAL_STATES
+
+with st.form("train.settings"):
+    left, middle, right = st.columns(3)
+    with left:
+        epochs = st.number_input("Epochs", 1, 2000, 100, key="train.epochs", help="The paper trains up to 500.")
+        batch_size = st.slider("Batch size", 8, 500, 100, key="train.batch_size")
+        learning_rate = st.select_slider(
+            "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3, key="train.lr", help="Adam's step size."
+        )
+    with middle:
+        alpha = st.slider("alpha", 0.0, 1.0, 0.5, 0.05, key="train.alpha", help="DILATE's weight of the shape term.")
+        gamma = st.select_slider(
+            "gamma",
+            [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+            0.01,
+            key="train.gamma",
+            help="soft-DTW's smoothing temperature (the paper: 0.01).",
+        )
+        eval_every = st.slider("Evaluate every k epochs", 1, 50, 5, key="train.eval_every")
+    with right:
+        model = st.radio("Model", MODELS, key="train.model", help="The paper's GRU Seq2Seq, or an MLP.")
+        hidden = st.select_slider("Hidden units", [16, 32, 64, 128, 256], 128, key="train.hidden")
+    start = st.form_submit_button("Start training", type="primary", disabled=busy)
+
+if start:
+    config = runs.config_for(
+        dataset,
+        epochs=int(epochs),
+        batch_size=batch_size,
+        lr=learning_rate,
+        alpha=alpha,
+        gamma=gamma,
+        eval_every=eval_every,
+        model=model,
+        hidden=hidden,
+    )
+    job = pool.submit(state.owner(), config, dataset, int(epochs))
+    st.session_state[state.JOB_KEY] = job.id
+    st.session_state["train.history"] = []
+    st.session_state["train.data_version"] = st.session_state.get(state.VERSION_KEY)
+    st.session_state["train.dataset"] = dataset  # the run keeps its data even if Data changes
+    st.rerun()
+
+if job is None:
+    st.info("Choose the settings and press **Start training**: three models, one per loss, train side by side.")
+    st.stop()
+if st.session_state.get("train.data_version") != st.session_state.get(state.VERSION_KEY):
+    st.warning("The data changed since this run was trained; its charts use the data it was trained on.")
+
+
+def draw(job) -> None:
+    """Status, progress and the live charts of a job."""
+    run_dataset = st.session_state.get("train.dataset", dataset)
+    reports = runs.history(st.session_state.get("train.history", []), job)
+    total = job.start_epoch + job.epochs
+    if job.state == QUEUED:
+        st.info(f"Waiting for a free worker: your run is number {pool.place_in_queue(job)} in the queue.")
+    elif job.state == RUNNING:
+        left = job.seconds_left()
+        eta = f", about {left:.0f} s left" if left is not None else ""
+        st.progress(min(1.0, job.epoch / total), text=f"Epoch {job.epoch} of {total}{eta}")
+    elif job.error:
+        st.error(f"The run failed: {job.error}")
+    else:
+        st.success(f"Run #{job.id} {job.state} after {job.epoch} epochs.")
+    if not reports:
+        return
+    st.plotly_chart(charts.training_curves(reports))
+    st.plotly_chart(charts.metric_curves(reports))
+    last = next((r for r in reversed(reports) if r.get("previews")), None)
+    if last is not None:
+        st.markdown(f"**Forecasts on fixed test series** (epoch {last['epoch']})")
+        index = preview_indices(len(run_dataset.test_x), job.config.n_preview)
+        columns = st.columns(min(3, len(index)))
+        for column, k, i in zip(columns, range(len(index)), index, strict=False):
+            predictions = {name: np.asarray(p)[k] for name, p in last["previews"].items()}
+            breaks = run_dataset.test_breaks[i] if run_dataset.test_breaks is not None else None
+            column.plotly_chart(
+                charts.forecast(run_dataset.test_x[i], run_dataset.test_y[i], predictions, breaks, f"test series {i}")
+            )
+
+
+if job.state in FINAL_STATES:
+    draw(job)
+    if job.checkpoint is not None:
+        more = st.number_input("More epochs", 1, 2000, 50, key="train.more", help="Continue this run from where it is.")
+        if st.button("Continue training", key="train.continue"):
+            st.session_state["train.history"] = runs.history(st.session_state.get("train.history", []), job)
+            job = pool.submit(
+                state.owner(),
+                job.config,
+                st.session_state.get("train.dataset", dataset),
+                int(more),
+                checkpoint=job.checkpoint,
+                start_epoch=job.epoch,
+            )
+            st.session_state[state.JOB_KEY] = job.id
+            st.rerun()
+else:
+
+    @st.fragment(run_every=0.5)
+    def live() -> None:
+        current = state.current_job()
+        if st.button(
+            "Stop training", key="train.stop", help="Stops after the current epoch and keeps what was learned."
+        ):
+            pool.stop(state.owner(), current.id)
+            time.sleep(0.2)
+        draw(current)
+        if current.state in FINAL_STATES:
+            st.rerun()  # the whole page: its form and the Continue button
+
+    live()

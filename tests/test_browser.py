@@ -1,0 +1,117 @@
+"""The main journeys in a real browser: data, live training, stop, alignments, downloads.
+
+Each step that fails leaves a screenshot of the page in test-artifacts/. With
+UPDATE_SCREENSHOTS=1 the pages' screenshots are also written to assets/screenshots/ for the README.
+"""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, start_server, stop_server
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)"),
+]
+CHART = '[data-testid="stPlotlyChart"]'
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    server = start_server(port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(server)
+
+
+@pytest.fixture
+def page(app_url, request):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        page.get_by_role("heading", name="DILATE Explorer").wait_for()
+        yield page
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def settle(page) -> None:
+    """Wait until Streamlit's rerun is over (its status widget detaches)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
+
+
+def snapshot(page, name: str) -> None:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        target = ROOT / "assets" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target / path.name)
+
+
+def open_page(page, name: str) -> None:
+    page.get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name).wait_for()
+    settle(page)
+
+
+def soft_path_map(page) -> list:
+    """The z values of the first soft path map (the third chart of the first column)."""
+    return page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[2].data[0].z")
+
+
+def test_overview_data_train_stop_alignments_results(page):
+    snapshot(page, "overview")
+    open_page(page, "Data")
+    page.locator(CHART).first.wait_for()
+    # Move the noise slider with the keyboard: the data and the link follow.
+    page.get_by_role("slider", name="Noise sigma").focus()
+    page.keyboard.press("ArrowRight")
+    settle(page)
+    assert re.search(r"sigma=0\.015", page.url)
+    snapshot(page, "data")
+
+    open_page(page, "Train")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("300")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(r"Epoch \d+ of 300")).wait_for()
+    page.locator(CHART).nth(4).wait_for()  # loss curves, metric curves and three forecasts
+    first = page.get_by_text(re.compile(r"Epoch \d+ of 300")).inner_text()
+    page.wait_for_timeout(2500)
+    assert page.get_by_text(re.compile(r"Epoch \d+ of 300")).inner_text() != first  # it is live
+    snapshot(page, "train")
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text(re.compile(r"Run #\d+ stopped after \d+ epochs")).wait_for()
+    page.get_by_role("button", name="Continue training").wait_for()
+
+    open_page(page, "Alignments")
+    page.locator(CHART).nth(8).wait_for()  # three columns of three charts
+    before = soft_path_map(page)
+    page.get_by_role("slider", name="gamma of the soft path map").focus()
+    page.keyboard.press("End")
+    settle(page)
+    assert "gamma=10" in page.url
+    changed = "(z) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[2].data[0].z) !== z"
+    page.wait_for_function(changed, arg=json.dumps(before))
+    snapshot(page, "alignments")
+
+    open_page(page, "Results")
+    page.locator(CHART).first.wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Metrics (CSV)").click()
+    text = Path(download.value.path()).read_text()
+    assert text.startswith("metric,loss,ours") and "DILATE" in text
+    snapshot(page, "results")
