@@ -71,8 +71,10 @@ def query_value(name: str, default, low=None, high=None, choices=None):
     return value
 
 
-def set_query(**values) -> None:
-    """Write settings into the URL so the view can be shared by its link."""
+def set_query(replace: bool = False, **values) -> None:
+    """Write settings into the URL so the view can be shared by its link; `replace` drops the others."""
+    if replace and set(st.query_params) - set(values):
+        st.query_params.clear()
     for name, value in values.items():
         text = str(value)
         if st.query_params.get(name) != text:

@@ -82,21 +82,36 @@ elif source == "ECG5000":
         "Input length",
         20,
         120,
-        state.query_value("n_input", 84, 20, 120),
+        state.query_value("ecg_input", 84, 20, 120),
         key="data.ecg_input",
         help="Steps observed out of 140; the paper uses 84 and forecasts the last 56.",
     )
-    settings |= {"n_input": n_input}
+    settings |= {"ecg_input": n_input}
     dataset = state.ecg5000(n_input)
     st.caption("UCR ECG5000 (Dau et al. 2018; from the BIDMC CHF database, Goldberger et al. 2000).")
 elif source == "ETTh1":
     column = st.selectbox(
-        "Column", ETTH1_COLUMNS, key="data.ett_column", help="OT, oil temperature, is the usual target."
+        "Column",
+        ETTH1_COLUMNS,
+        ETTH1_COLUMNS.index(state.query_value("ett_column", "OT", choices=ETTH1_COLUMNS)),
+        key="data.ett_column",
+        help="OT, oil temperature, is the usual target.",
     )
-    n_input = st.slider("Input length (hours)", 12, 168, 48, key="data.ett_input")
-    n_output = st.slider("Output length (hours)", 6, 96, 24, key="data.ett_output")
-    stride = st.slider("Stride between windows", 1, 96, 24, key="data.ett_stride", help="Hours between window starts.")
-    settings |= {"column": column, "n_input": n_input, "n_output": n_output, "stride": stride}
+    n_input = st.slider(
+        "Input length (hours)", 12, 168, state.query_value("ett_input", 48, 12, 168), key="data.ett_input"
+    )
+    n_output = st.slider(
+        "Output length (hours)", 6, 96, state.query_value("ett_output", 24, 6, 96), key="data.ett_output"
+    )
+    stride = st.slider(
+        "Stride between windows",
+        1,
+        96,
+        state.query_value("ett_stride", 24, 1, 96),
+        key="data.ett_stride",
+        help="Hours between window starts.",
+    )
+    settings |= {"ett_column": column, "ett_input": n_input, "ett_output": n_output, "ett_stride": stride}
     dataset = state.etth1(column, n_input, n_output, stride)
     st.caption("ETTh1 (Zhou et al., AAAI 2021), CC BY-ND 4.0; scaled with the training part's mean and deviation.")
 else:
@@ -118,7 +133,7 @@ else:
             st.error(f"This file cannot be used: {error}")
 
 if source != "Upload CSV":
-    state.set_query(**{k: v for k, v in settings.items() if k not in ("file",)})
+    state.set_query(replace=True, **settings)
 if dataset is None:
     st.stop()
 

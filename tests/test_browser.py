@@ -115,3 +115,14 @@ def test_overview_data_train_stop_alignments_results(page):
     text = Path(download.value.path()).read_text()
     assert text.startswith("metric,loss,ours") and "DILATE" in text
     snapshot(page, "results")
+
+
+def test_a_broken_csv_upload_gets_a_message_not_a_traceback(page, tmp_path):
+    open_page(page, "Data")
+    page.get_by_text("Upload CSV").click()
+    settle(page)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("time,value\n1,2\n2,oops\n3,4\n")
+    page.locator('input[type="file"]').set_input_files(str(broken))
+    page.get_by_text(re.compile("This file cannot be used: These columns are not numeric: value")).wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0

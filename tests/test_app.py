@@ -1,0 +1,99 @@
+"""Every page through Streamlit's AppTest: it runs, its widgets work, bad input gets a message."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer import state
+
+APP = "../app.py"
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def show(at, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_overview_explains_with_a_picture_and_scores(app):
+    assert app.title[0].value == "DILATE Explorer"
+    assert len(app.get("plotly_chart")) == 1
+    scores = app.dataframe[0].value
+    assert {"smooth", "late"} <= set(scores.index)
+    assert scores.loc["late", "DTW"] == 0.0 and scores.loc["smooth", "MSE"] < scores.loc["late", "MSE"]
+
+
+def test_data_page_generates_synthetic_series_and_writes_the_link(app):
+    at = show(app, "data")
+    assert at.session_state[state.DATA_KEY].train_x.shape == (500, 20, 1)
+    at.slider(key="data.n").set_value(100).run()
+    at.slider(key="data.sigma").set_value(0.1).run()
+    assert not at.exception
+    assert at.session_state[state.DATA_KEY].train_x.shape == (100, 20, 1)
+    assert at.query_params["n"] == "100" and at.query_params["sigma"] == "0.1"
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.parametrize("source, shape", [("ECG5000", (500, 84, 1)), ("ETTh1", None)])
+def test_data_page_loads_the_shipped_real_series(app, source, shape):
+    at = show(app, "data")
+    at.radio(key="data.source").set_value(source).run()
+    assert not at.exception
+    dataset = at.session_state[state.DATA_KEY]
+    assert dataset.name.startswith(source.lower())
+    if shape:
+        assert dataset.train_x.shape == shape
+
+
+def test_upload_without_a_file_asks_for_one(app):
+    at = show(app, "data")
+    at.radio(key="data.source").set_value("Upload CSV").run()
+    assert not at.exception and "Choose a CSV file" in at.info[0].value
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [({"n": "abc"}, 500), ({"n": "999999"}, 2000), ({"n": "-5"}, 50), ({"n": "nan"}, 500), ({"n": "150"}, 150)],
+)
+def test_a_bad_link_falls_back_to_bounded_settings(params, expected):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(params)
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception
+    assert at.slider(key="data.n").value == expected
+
+
+def test_train_page_without_data_points_to_the_data_page(app):
+    at = show(app, "train")
+    assert "no data yet" in at.info[0].value
+    assert not at.button
+
+
+def test_train_page_offers_bounded_settings_once_there_is_data(app):
+    at = show(show(app, "data"), "train")
+    assert at.number_input(key="train.epochs").value == 100
+    assert at.number_input(key="train.epochs").max == 2000
+    assert at.slider(key="train.alpha").max == 1.0
+    assert "Start training" in [b.label for b in at.button]
+
+
+@pytest.mark.parametrize("page", ["alignments", "results"])
+def test_pages_that_need_a_run_say_so(app, page):
+    at = show(app, page)
+    assert "Train a run first" in at.info[0].value
+
+
+def test_a_rejected_csv_gives_the_reason():
+    dataset, error = state.uploaded_csv(b"a,b\n1,x\n", 2, 1, 1)
+    assert dataset is None and "not numeric: b" in error
+    dataset, error = state.uploaded_csv(("v\n" + "1\n" * 80).encode(), 4, 2, 1)
+    assert error is None and dataset.n_input == 4

@@ -1,0 +1,55 @@
+"""The app's figures, built from arrays without a browser."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import charts
+
+REPORTS = [
+    {"epoch": e, "train": {n: {"loss": 1.0 / e} for n in ("mse", "soft_dtw", "dilate")},
+     "test": {n: {"mse": 0.1, "dtw": 0.2, "tdi": 0.3} for n in ("mse", "soft_dtw", "dilate")} if e % 2 else None}
+    for e in range(1, 6)
+]  # fmt: skip
+
+
+def test_forecast_draws_input_target_predictions_and_breakpoint():
+    x, y = np.zeros((20, 1)), np.ones((10, 1))
+    fig = charts.forecast(x, y, {"mse": y * 0.5, "dilate": y}, breakpoint=25)
+    assert [trace.name for trace in fig.data] == ["input", "target", "MSE", "DILATE"]
+    np.testing.assert_array_equal(fig.data[1].x, np.arange(20, 30))
+    assert fig.layout.shapes[0].x0 == 25
+
+
+def test_series_grid_has_one_panel_per_series():
+    fig = charts.series_grid(np.zeros((5, 8, 1)), np.zeros((5, 4, 1)), breaks=np.array([9, 9, 9, 20, 9]))
+    assert len(fig.data) == 10 and len(fig.layout.annotations) == 5
+    assert len(fig.layout.shapes) == 4  # the breakpoint beyond the series (20 >= 12) is not drawn
+
+
+def test_curves_follow_the_reports():
+    fig = charts.training_curves(REPORTS)
+    assert len(fig.data) == 3 and list(fig.data[2].y) == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    metrics = charts.metric_curves(REPORTS)
+    assert len(metrics.data) == 9 and list(metrics.data[0].x) == [1, 3, 5]
+    assert isinstance(charts.training_curves([]), go.Figure) and isinstance(charts.metric_curves([]), go.Figure)
+
+
+def test_alignment_figures_share_a_fixed_scale_and_draw_the_path():
+    E = np.eye(4) * 0.5
+    soft = charts.soft_alignment(E, gamma=0.1)
+    assert (soft.data[0].zmin, soft.data[0].zmax) == (0.0, 1.0) and "0.1" in soft.layout.title.text
+    cost = charts.cost_matrix(np.random.rand(4, 5), np.array([[0, 0], [1, 1], [2, 2], [3, 3], [3, 4]]))
+    assert list(cost.data[1].x) == [0, 1, 2, 3, 4] and list(cost.data[1].y) == [0, 1, 2, 3, 3]
+
+
+def test_metric_distributions_one_box_per_loss_and_metric():
+    scores = {
+        n: {"mse": np.random.rand(9), "dtw": np.random.rand(9), "tdi": np.random.rand(9)} for n in ("mse", "dilate")
+    }
+    fig = charts.metric_distributions(scores)
+    assert len(fig.data) == 6 and all(trace.type == "box" for trace in fig.data)
+
+
+def test_figures_export_as_png_with_the_systems_chromium():
+    png = charts.soft_alignment(np.eye(3), 0.1).to_image(format="png", width=300, height=200)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
