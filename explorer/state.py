@@ -71,10 +71,11 @@ def query_value(name: str, default, low=None, high=None, choices=None):
     return value
 
 
-def set_query(replace: bool = False, **values) -> None:
-    """Write settings into the URL so the view can be shared by its link; `replace` drops the others."""
-    if replace and set(st.query_params) - set(values):
-        st.query_params.clear()
+def set_query(drop: tuple[str, ...] = (), **values) -> None:
+    """Write settings into the URL so the view can be shared by its link; remove the names in `drop`."""
+    for name in drop:
+        if name in st.query_params and name not in values:
+            del st.query_params[name]
     for name, value in values.items():
         text = str(value)
         if st.query_params.get(name) != text:

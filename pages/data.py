@@ -9,6 +9,13 @@ from explorer import charts, state
 
 SOURCES = ["Synthetic steps", "ECG5000", "ETTh1", "Upload CSV"]
 ETTH1_COLUMNS = ["OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL"]
+# Every source's settings in the link; those of the other sources are dropped from it.
+DATA_LINK_NAMES = ("n", "n_input", "n_output", "sigma", "noise", "seed", "ecg_input") + (
+    "ett_column",
+    "ett_input",
+    "ett_output",
+    "ett_stride",
+)
 
 st.title("Data")
 source = st.radio(
@@ -133,7 +140,7 @@ else:
             st.error(f"This file cannot be used: {error}")
 
 if source != "Upload CSV":
-    state.set_query(replace=True, **settings)
+    state.set_query(drop=DATA_LINK_NAMES, **settings)
 if dataset is None:
     st.stop()
 

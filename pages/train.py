@@ -10,6 +10,10 @@ from dilate_core.train import preview_indices
 from explorer import charts, runs, state
 from explorer.jobs import FINAL_STATES, QUEUED, RUNNING
 
+RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+GAMMAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+HIDDEN = [16, 32, 64, 128, 256]
+
 st.title("Train")
 dataset = st.session_state.get(state.DATA_KEY)
 if dataset is None:
@@ -23,25 +27,71 @@ busy = job is not None and job.state not in FINAL_STATES
 
 with st.form("train.settings"):
     left, middle, right = st.columns(3)
+    q = state.query_value
     with left:
-        epochs = st.number_input("Epochs", 1, 2000, 100, key="train.epochs", help="The paper trains up to 500.")
-        batch_size = st.slider("Batch size", 8, 500, 100, key="train.batch_size")
+        epochs = st.number_input(
+            "Epochs",
+            1,
+            2000,
+            q("epochs", 100, 1, 2000),
+            key="train.epochs",
+            help="Passes over the training set (the paper: up to 500).",
+        )
+        batch_size = st.slider(
+            "Batch size",
+            8,
+            500,
+            q("batch", 100, 8, 500),
+            key="train.batch_size",
+            help="Series per gradient step (the paper: 100).",
+        )
         learning_rate = st.select_slider(
-            "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3, key="train.lr", help="Adam's step size."
+            "Learning rate",
+            RATES,
+            q("lr", 1e-3, choices=RATES),
+            key="train.lr",
+            help="Adam's step size (the paper: 0.001).",
         )
     with middle:
-        alpha = st.slider("alpha", 0.0, 1.0, 0.5, 0.05, key="train.alpha", help="DILATE's weight of the shape term.")
+        alpha = st.slider(
+            "alpha",
+            0.0,
+            1.0,
+            q("alpha", 0.5, 0.0, 1.0),
+            0.05,
+            key="train.alpha",
+            help="DILATE's weight of the shape term; 1 - alpha weighs the temporal term (the paper: 0.5).",
+        )
         gamma = st.select_slider(
             "gamma",
-            [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-            0.01,
+            GAMMAS,
+            q("gamma", 0.01, choices=GAMMAS),
             key="train.gamma",
             help="soft-DTW's smoothing temperature (the paper: 0.01).",
         )
-        eval_every = st.slider("Evaluate every k epochs", 1, 50, 5, key="train.eval_every")
+        eval_every = st.slider(
+            "Evaluate every k epochs",
+            1,
+            50,
+            q("eval_every", 5, 1, 50),
+            key="train.eval_every",
+            help="How often the test metrics and forecasts are computed and drawn.",
+        )
     with right:
-        model = st.radio("Model", MODELS, key="train.model", help="The paper's GRU Seq2Seq, or an MLP.")
-        hidden = st.select_slider("Hidden units", [16, 32, 64, 128, 256], 128, key="train.hidden")
+        model = st.radio(
+            "Model",
+            MODELS,
+            MODELS.index(q("model", "seq2seq", choices=MODELS)),
+            key="train.model",
+            help="The paper's GRU Seq2Seq, or an MLP.",
+        )
+        hidden = st.select_slider(
+            "Hidden units",
+            HIDDEN,
+            q("hidden", 128, choices=HIDDEN),
+            key="train.hidden",
+            help="Width of the GRU or of the MLP's hidden layer (the paper: 128).",
+        )
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
 
 if start:
@@ -57,6 +107,16 @@ if start:
         hidden=hidden,
     )
     job = pool.submit(state.owner(), config, dataset, int(epochs))
+    state.set_query(
+        epochs=int(epochs),
+        batch=batch_size,
+        lr=learning_rate,
+        alpha=alpha,
+        gamma=gamma,
+        eval_every=eval_every,
+        model=model,
+        hidden=hidden,
+    )
     st.session_state[state.JOB_KEY] = job.id
     st.session_state["train.history"] = []
     st.session_state["train.data_version"] = st.session_state.get(state.VERSION_KEY)

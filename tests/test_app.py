@@ -97,3 +97,18 @@ def test_a_rejected_csv_gives_the_reason():
     assert dataset is None and "not numeric: b" in error
     dataset, error = state.uploaded_csv(("v\n" + "1\n" * 80).encode(), 4, 2, 1)
     assert error is None and dataset.n_input == 4
+
+
+def test_train_settings_come_from_the_link_within_bounds():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"epochs": "5000", "alpha": "0.8", "gamma": "7", "model": "mlp", "batch": "x"})
+    at.switch_page("pages/data.py")
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="train.epochs").value == 2000  # clipped to its bound
+    assert at.slider(key="train.alpha").value == 0.8
+    assert at.select_slider(key="train.gamma").value == 0.01  # not offered: the default
+    assert at.radio(key="train.model").value == "mlp"
+    assert at.slider(key="train.batch_size").value == 100  # malformed: the default
