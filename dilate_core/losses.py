@@ -165,12 +165,37 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     return alignment
 
 
+class _SquaredDistances(torch.autograd.Function):
+    """D[b, i, j] = sum_k (target[b, i, k] - pred[b, j, k])^2, without (B, N, M, d) temporaries."""
+
+    @staticmethod
+    def forward(ctx, target, pred):
+        ctx.save_for_backward(target, pred)
+        D = torch.zeros(target.shape[0], target.shape[1], pred.shape[1], dtype=pred.dtype, device=pred.device)
+        for k in range(target.shape[2]):  # d is small: one (B, N, M) pass per feature
+            D += (target[:, :, k, None] - pred[:, None, :, k]) ** 2
+        return D
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, G):
+        # dD[i, j] / dpred[j] = -2 (target[i] - pred[j]), so grad_pred[j] = -2 (sum_i G[i, j] target[i]
+        # - pred[j] sum_i G[i, j]), and symmetrically for target: two batched products, no big temporaries.
+        target, pred = ctx.saved_tensors
+        grad_target = grad_pred = None
+        if ctx.needs_input_grad[0]:
+            grad_target = 2 * (target * G.sum(dim=2, keepdim=True) - torch.bmm(G, pred))
+        if ctx.needs_input_grad[1]:
+            grad_pred = 2 * (pred * G.sum(dim=1)[:, :, None] - torch.bmm(G.transpose(1, 2), target))
+        return grad_target, grad_pred
+
+
 def cost_matrix(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean costs D[b, i, j] = ||target[b, i] - pred[b, j]||^2.
 
-    target : (B, N, d), pred : (B, M, d) -> D : (B, N, M), differentiable.
+    target : (B, N, d), pred : (B, M, d) -> D : (B, N, M), differentiable (once) in both.
     """
-    return ((target[:, :, None, :] - pred[:, None, :, :]) ** 2).sum(dim=-1)
+    return _SquaredDistances.apply(target, pred)
 
 
 @lru_cache(maxsize=32)

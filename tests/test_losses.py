@@ -264,3 +264,13 @@ def tslearn_soft_dtw_from_costs(D, gamma):
     from tslearn.metrics import SoftDTW
 
     return SoftDTW(D, gamma=gamma).compute()
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_cost_matrix_values_and_gradients(d):
+    target = random_series(2, 5, d, seed=30).requires_grad_(True)
+    pred = random_series(2, 7, d, seed=31).requires_grad_(True)
+    D = cost_matrix(target, pred)
+    expected = ((target[:, :, None, :] - pred[:, None, :, :]) ** 2).sum(-1)
+    torch.testing.assert_close(D, expected, rtol=0, atol=1e-14)
+    assert torch.autograd.gradcheck(cost_matrix, (target, pred))
