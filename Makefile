@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench browser
+.PHONY: run serve test lint bench browser load
 
 # Re-installs only when a requirements file changed since the last install.
 $(VENV)/.installed: requirements.txt
@@ -25,12 +25,19 @@ browser:
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# The shared demo server: deploy/.streamlit/config.toml, limits from DILATE_* variables.
+serve: $(VENV)/.installed
+	cd deploy && ../$(PY) -m streamlit run ../app.py --server.port $(PORT) --server.address $${ADDRESS:-0.0.0.0}
+
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 test: $(VENV)/.installed-dev browser lint
 	$(PY) -m pytest
+
+load: $(VENV)/.installed-dev browser
+	$(PY) -m bench.load_test --sessions 1 4 8
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.bench_losses

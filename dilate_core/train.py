@@ -23,6 +23,25 @@ LOSSES = ("mse", "soft_dtw", "dilate")
 DATASETS = ("synthetic", "ecg5000", "etth1", "csv")  # "csv": the caller passes the data set
 
 
+# (name, lowest, highest, whole number?) of every numeric setting of a Config
+NUMERIC_SETTINGS = (
+    ("n_series", 1, 20_000, True),
+    ("n_input", 1, 1_000, True),
+    ("n_output", 1, 1_000, True),
+    ("sigma", 0.0, 1.0, False),
+    ("data_seed", 0, 2**32 - 1, True),
+    ("hidden", 1, 1024, True),
+    ("alpha", 0.0, 1.0, False),
+    ("gamma", 0.0, 100.0, False),
+    ("lr", 0.0, 1.0, False),
+    ("batch_size", 1, 10_000, True),
+    ("epochs", 0, 10_000, True),
+    ("seed", 0, 2**32 - 1, True),
+    ("eval_every", 1, 10_000, True),
+    ("n_preview", 0, 64, True),
+)
+
+
 @dataclass
 class Config:
     """Everything that defines a run; the app's form and the CLI both fill one in."""
@@ -49,23 +68,25 @@ class Config:
     parallel: bool = True  # one thread per model; the same numbers as training them in turn
 
     def __post_init__(self):
+        if isinstance(self.losses, str) or not isinstance(self.losses, (list, tuple)):
+            raise ValueError(f"losses must be a list among {', '.join(LOSSES)}.")
         self.losses = tuple(self.losses)
-        checks = [
-            (self.dataset in DATASETS, f"dataset must be one of {', '.join(DATASETS)}"),
-            (self.model in MODELS, f"model must be one of {', '.join(MODELS)}"),
-            (bool(self.losses) and set(self.losses) <= set(LOSSES), f"losses must be among {', '.join(LOSSES)}"),
-            (0.0 <= self.alpha <= 1.0, "alpha must lie between 0 and 1"),
-            (0.0 < self.gamma <= 100.0, "gamma must lie in (0, 100]"),
-            (0.0 < self.lr <= 1.0, "lr must lie in (0, 1]"),
-            (1 <= self.batch_size <= 10_000, "batch_size must lie between 1 and 10000"),
-            (0 <= self.epochs <= 10_000, "epochs must lie between 0 and 10000"),
-            (1 <= self.eval_every <= 10_000, "eval_every must be at least 1"),
-            (1 <= self.hidden <= 1024, "hidden must lie between 1 and 1024"),
-            (0 <= self.n_preview <= 64, "n_preview must lie between 0 and 64"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message + ".")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}.")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}.")
+        if not self.losses or not set(self.losses) <= set(LOSSES) or len(set(self.losses)) != len(self.losses):
+            raise ValueError(f"losses must be distinct names among {', '.join(LOSSES)}.")
+        if self.noise not in ("uniform", "gaussian"):
+            raise ValueError("noise must be 'uniform' or 'gaussian'.")
+        for name, low, high, whole in NUMERIC_SETTINGS:
+            value = getattr(self, name)
+            kind = (int, np.integer) if whole else (int, float, np.integer, np.floating)
+            if isinstance(value, bool) or not isinstance(value, kind) or not (low <= value <= high):
+                number = "a whole number" if whole else "a number"
+                raise ValueError(f"{name} must be {number} from {low} to {high}, got {value!r}.")
+        if self.gamma == 0 or self.lr == 0:
+            raise ValueError("gamma and lr must be greater than 0.")
 
     @classmethod
     def from_dict(cls, values: dict) -> "Config":

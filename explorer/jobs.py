@@ -1,9 +1,10 @@
-"""Training jobs in a bounded pool of worker processes, shared by every session of the server.
+"""Training jobs in worker processes, a bounded number at a time, shared by every session.
 
-A job is one run of the three losses on one data set. It runs in a spawned worker process
-(never in a page's script thread), streams one report per epoch back through a queue, and
-can be stopped between epochs. Jobs belong to the session that submitted them: a session can
-only see and stop its own. A job's final state is a checkpoint (bytes) that can be continued.
+A job is one run of the three losses on one data set. It runs in its own spawned process
+(never in a page's script thread), streams one report per epoch back through a queue, and can
+be stopped between epochs. Jobs belong to the session that submitted them: a session sees and
+stops only its own. A process that dies fails its job alone, and its slot goes to the next
+job. A job's final state is a checkpoint (bytes) that can be continued.
 """
 
 import io
@@ -14,8 +15,7 @@ import sys
 import threading
 import time
 import types
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -26,14 +26,23 @@ QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped",
 FINAL_STATES = (DONE, STOPPED, FAILED)
 
 
-def run_job(config: dict, dataset: Dataset, checkpoint: bytes | None, epochs: int, channel, stop, threads: int):
+class LimitError(ValueError):
+    """A request over one of the server's limits; the message says which and what to change."""
+
+
+def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, stop, threads: int, memory_mb):
     """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on `channel`."""
-    import torch  # imported here: the worker process is spawned fresh
+    if memory_mb:  # a runaway job fails alone instead of exhausting the server
+        import resource
 
-    import dilate_core
-    from dilate_core.train import Trainer
-
+        limit = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
+        import torch  # imported here: the process is spawned fresh
+
+        import dilate_core
+        from dilate_core.train import Trainer
+
         torch.set_num_threads(threads)
         dilate_core.warmup()
         if checkpoint is None:
@@ -41,9 +50,6 @@ def run_job(config: dict, dataset: Dataset, checkpoint: bytes | None, epochs: in
         else:
             trainer = Trainer.load(io.BytesIO(checkpoint), dataset)
         channel.put(("started", os.getpid()))
-        if stop.is_set():  # stopped while queued but already handed to the worker
-            channel.put(("finished", checkpoint))
-            return
         for report in trainer.run(epochs):
             channel.put(("report", asdict(report)))
             if stop.is_set():
@@ -51,7 +57,10 @@ def run_job(config: dict, dataset: Dataset, checkpoint: bytes | None, epochs: in
         buffer = io.BytesIO()
         trainer.save(buffer)
         channel.put(("finished", buffer.getvalue()))
-    except Exception as error:  # reported to the job's session, never raised in the pool
+    except MemoryError:
+        message = f"the run needed more than the {memory_mb} MB a job may use; use less data or a smaller model"
+        channel.put(("failed", message))
+    except Exception as error:  # reported to the job's session, never raised in the server
         channel.put(("failed", f"{type(error).__name__}: {error}"))
 
 
@@ -69,7 +78,7 @@ def _bare_main():
 
 @dataclass
 class Job:
-    """The app's view of one job; updated by `JobPool.poll`."""
+    """The app's view of one job, kept up to date by its `JobPool`."""
 
     id: int
     owner: str  # the session that submitted it
@@ -82,9 +91,10 @@ class Job:
     error: str | None = None
     submitted: float = field(default_factory=time.time)
     started: float | None = None
+    _arguments: tuple = ()
     _channel: object = None
     _stop: object = None
-    _future: object = None
+    _process: object = None
 
     @property
     def epoch(self) -> int:
@@ -101,18 +111,33 @@ class Job:
 
 
 class JobPool:
-    """A process pool of `workers` processes and the jobs submitted to it, by owner."""
+    """At most `workers` jobs running at once, each in its own process; the rest wait in order.
 
-    def __init__(self, workers: int | None = None, threads_per_worker: int = 1):
+    Limits: `max_queued_per_owner` unfinished jobs per session, `max_queued` unfinished jobs in
+    all, `memory_mb` of address space per job process (None: no limit).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        threads_per_worker: int = 1,
+        max_queued_per_owner: int = 2,
+        max_queued: int = 32,
+        memory_mb: int | None = None,
+    ):
         self.workers = workers or os.cpu_count() or 1
         self.threads_per_worker = threads_per_worker
+        self.max_queued_per_owner, self.max_queued, self.memory_mb = max_queued_per_owner, max_queued, memory_mb
         self._context = multiprocessing.get_context("spawn")
         with _bare_main():
             self._manager = self._context.Manager()  # queues and events that can travel to the workers
-        self._executor = ProcessPoolExecutor(self.workers, mp_context=self._context)
         self._jobs: dict[int, Job] = {}
+        self._waiting: deque[Job] = deque()
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._closed = threading.Event()
+        self._scheduler = threading.Thread(target=self._schedule_forever, name="dilate-jobs", daemon=True)
+        self._scheduler.start()
 
     def submit(
         self,
@@ -123,18 +148,22 @@ class JobPool:
         checkpoint: bytes | None = None,
         start_epoch: int = 0,
     ) -> Job:
-        """Queue a job for `owner`; it starts when a worker is free."""
-        job = Job(next(self._ids), owner, config, epochs, start_epoch)
-        job._channel, job._stop = self._manager.Queue(), self._manager.Event()
-        arguments = (asdict(config), dataset, checkpoint, epochs, job._channel, job._stop, self.threads_per_worker)
-        with _bare_main():
-            try:
-                job._future = self._executor.submit(run_job, *arguments)
-            except BrokenProcessPool:  # a worker died: the pool is unusable, start a fresh one
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=self._context)
-                job._future = self._executor.submit(run_job, *arguments)
+        """Queue a job for `owner`; it starts when a worker is free. Raises LimitError when full."""
         with self._lock:
+            unfinished = [job for job in self._jobs.values() if job.state not in FINAL_STATES]
+            mine = sum(1 for job in unfinished if job.owner == owner)
+            if mine >= self.max_queued_per_owner:
+                raise LimitError(
+                    f"You already have {mine} unfinished run(s), the most one visitor may have; stop one first."
+                )
+            if len(unfinished) >= self.max_queued:
+                raise LimitError(f"The server is busy with {len(unfinished)} runs; try again in a few minutes.")
+            job = Job(next(self._ids), owner, config, epochs, start_epoch)
+            job._channel, job._stop = self._manager.Queue(), self._manager.Event()
+            job._arguments = (asdict(config), dataset, checkpoint, epochs, job._channel, job._stop)
             self._jobs[job.id] = job
+            self._waiting.append(job)
+        self._schedule()
         return job
 
     def get(self, owner: str, job_id: int) -> Job | None:
@@ -146,16 +175,47 @@ class JobPool:
         return [job for job in self._jobs.values() if job.owner == owner]
 
     def poll(self, job: Job) -> Job:
-        """Drain the job's queue into its state and reports."""
+        """The job with every report that has arrived so far."""
         with self._lock:
             self._drain(job)
         return job
+
+    def place_in_queue(self, job: Job) -> int:
+        """1 for the next job to start, 0 if it is not waiting."""
+        with self._lock:
+            return list(self._waiting).index(job) + 1 if job in self._waiting else 0
+
+    def stop(self, owner: str, job_id: int) -> bool:
+        """Ask the owner's job to stop after its current epoch (or not to start); False if not theirs."""
+        job = self.get(owner, job_id)
+        if job is None:
+            return False
+        job._stop.set()
+        with self._lock:
+            if job in self._waiting:  # never started: it ends as it was
+                self._waiting.remove(job)
+                job.state, job.checkpoint = STOPPED, job._arguments[2]
+        return True
+
+    def stop_all(self, owner: str) -> None:
+        """Stop every job of an owner, e.g. when its session ends."""
+        for job in self.jobs(owner):
+            if job.state not in FINAL_STATES:
+                self.stop(owner, job.id)
+
+    def shutdown(self) -> None:
+        self._closed.set()
+        with self._lock:
+            for job in self._jobs.values():
+                if job._process is not None and job._process.is_alive():
+                    job._process.terminate()
+        self._manager.shutdown()
 
     def _drain(self, job: Job) -> None:
         while job.state not in FINAL_STATES:
             try:
                 kind, payload = job._channel.get_nowait()
-            except Exception:  # queue.Empty, through the manager's proxy
+            except Exception:  # queue.Empty through the manager's proxy, or the manager is gone
                 break
             if kind == "started":
                 job.state, job.started = RUNNING, time.time()
@@ -166,35 +226,49 @@ class JobPool:
                 job.state = STOPPED if job._stop.is_set() else DONE
             else:
                 job.state, job.error = FAILED, payload
-        if job.state not in FINAL_STATES and job._future.done() and job._future.exception() is not None:
-            job.state, job.error = FAILED, f"the worker process died ({job._future.exception()})"
+        process = job._process
+        if job.state not in FINAL_STATES and process is not None and process.exitcode is not None:
+            self._drain_after_exit(job)
 
-    def place_in_queue(self, job: Job) -> int:
-        """1 for the next job to start, 0 once started: jobs of any owner submitted earlier and still waiting."""
-        if job.state != QUEUED:
-            return 0
-        waiting = [j for j in self._jobs.values() if j.state == QUEUED and self.poll(j).state == QUEUED]
-        return 1 + sum(1 for j in waiting if j.id < job.id)
+    def _drain_after_exit(self, job: Job) -> None:
+        """The process is gone: take what it sent last; if it never finished, its job failed."""
+        time.sleep(0.05)  # what the process put just before exiting reaches the manager
+        try:
+            while job.state not in FINAL_STATES:
+                kind, payload = job._channel.get_nowait()
+                if kind == "report":
+                    job.reports.append(payload)
+                elif kind == "finished":
+                    job.checkpoint, job.state = payload, STOPPED if job._stop.is_set() else DONE
+                elif kind == "failed":
+                    job.state, job.error = FAILED, payload
+        except Exception:
+            pass
+        if job.state not in FINAL_STATES:
+            job.state = FAILED
+            job.error = f"the worker process stopped unexpectedly (exit code {job._process.exitcode})"
+            if self.memory_mb:
+                job.error += f"; it may have needed more than the {self.memory_mb} MB a job may use"
 
-    def stop(self, owner: str, job_id: int) -> bool:
-        """Ask the owner's job to stop after its current epoch (or not to start); False if not theirs."""
-        job = self.get(owner, job_id)
-        if job is None:
-            return False
-        job._stop.set()
-        if job._future.cancel():  # still queued: it never runs
-            job.state = STOPPED
-        return True
+    def _schedule(self) -> None:
+        """Collect news from running jobs, then start waiting jobs while workers are free."""
+        with self._lock:
+            running = [job for job in self._jobs.values() if job._process is not None and job.state not in FINAL_STATES]
+            for job in running:
+                self._drain(job)
+            busy = sum(1 for job in running if job.state not in FINAL_STATES)
+            while self._waiting and busy < self.workers:
+                job = self._waiting.popleft()
+                arguments = (*job._arguments, self.threads_per_worker, self.memory_mb)
+                job._process = self._context.Process(target=run_job, args=arguments, daemon=True)
+                with _bare_main():
+                    job._process.start()
+                busy += 1
 
-    def stop_all(self, owner: str) -> None:
-        """Stop every job of an owner, e.g. when its session ends."""
-        for job in self.jobs(owner):
-            if job.state not in FINAL_STATES:
-                self.stop(owner, job.id)
-
-    def shutdown(self) -> None:
-        for job in list(self._jobs.values()):
-            if job.state not in FINAL_STATES:
-                job._stop.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._manager.shutdown()
+    def _schedule_forever(self) -> None:
+        while not self._closed.wait(0.2):
+            try:
+                self._schedule()
+            except Exception:  # the manager went away at shutdown
+                if self._closed.is_set():
+                    return

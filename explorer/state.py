@@ -14,6 +14,7 @@ from dilate_core import data, metrics, warmup
 from dilate_core.losses import cost_matrix, soft_alignment
 from dilate_core.train import Trainer
 from explorer.jobs import JobPool
+from explorer.limits import Limits
 
 DATA_KEY, VERSION_KEY, JOB_KEY = "data.dataset", "data.version", "train.job_id"
 
@@ -26,10 +27,22 @@ def compiled() -> bool:
 
 
 @st.cache_resource
+def limits() -> Limits:
+    """This server's limits, from DILATE_* environment variables (see explorer/limits.py)."""
+    return Limits.from_environment()
+
+
+@st.cache_resource
 def job_pool() -> JobPool:
-    """The worker pool shared by every session; its size is DILATE_WORKERS (default: the cores)."""
-    workers = int(os.environ.get("DILATE_WORKERS", 0)) or os.cpu_count() or 1
-    return JobPool(workers, threads_per_worker=int(os.environ.get("DILATE_THREADS_PER_WORKER", 1)))
+    """The worker pool shared by every session, sized and bounded by `limits()`."""
+    bounds = limits()
+    return JobPool(
+        bounds.workers or os.cpu_count() or 1,
+        threads_per_worker=bounds.threads_per_worker,
+        max_queued_per_owner=bounds.runs_per_session,
+        max_queued=bounds.runs_in_total,
+        memory_mb=bounds.job_memory_mb or None,
+    )
 
 
 def _release_session(owner: str) -> None:
@@ -66,8 +79,10 @@ def query_value(name: str, default, low=None, high=None, choices=None):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not np.isfinite(value):
             return default
-        value = max(low, value) if low is not None else value
-        value = min(high, value) if high is not None else value
+        bounded = min(max(value, low if low is not None else value), high if high is not None else value)
+        if bounded != value:
+            st.warning(f"The link asks for {name} = {raw}; this server allows {low} to {high}, so {bounded} is used.")
+        value = bounded
     return value
 
 
@@ -100,7 +115,7 @@ def etth1(column: str, n_input: int, n_output: int, stride: int) -> data.Dataset
 def uploaded_csv(raw: bytes, n_input: int, n_output: int, stride: int) -> tuple[data.Dataset | None, str | None]:
     """A user's CSV as a data set, or None and the reason it was rejected."""
     try:
-        return data.load_csv(raw, n_input, n_output, stride), None
+        return data.load_csv(raw, n_input, n_output, stride, max_bytes=limits().upload_mb * 2**20), None
     except ValueError as error:
         return None, str(error)
 

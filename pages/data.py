@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dilate_core.data import MAX_CSV_BYTES, NOISE_KINDS
+from dilate_core.data import NOISE_KINDS
 from explorer import charts, state
 
 SOURCES = ["Synthetic steps", "ECG5000", "ETTh1", "Upload CSV"]
@@ -18,6 +18,7 @@ DATA_LINK_NAMES = ("n", "n_input", "n_output", "sigma", "noise", "seed", "ecg_in
 )
 
 st.title("Data")
+bounds = state.limits()
 source = st.radio(
     "Source",
     SOURCES,
@@ -33,26 +34,26 @@ if source == "Synthetic steps":
     with left:
         n = st.slider(
             "Series per split",
-            50,
-            2000,
-            state.query_value("n", 500, 50, 2000),
+            min(50, bounds.max_series),
+            bounds.max_series,
+            state.query_value("n", min(500, bounds.max_series), min(50, bounds.max_series), bounds.max_series),
             50,
             key="data.n",
             help="Training and test sets each get this many series (the paper: 500).",
         )
         n_input = st.slider(
             "Input length",
-            10,
-            60,
-            state.query_value("n_input", 20, 10, 60),
+            min(10, bounds.max_length),
+            bounds.max_length,
+            state.query_value("n_input", min(20, bounds.max_length), min(10, bounds.max_length), bounds.max_length),
             key="data.n_input",
             help="Observed steps; the two peaks lie in them (the paper: 20).",
         )
         n_output = st.slider(
             "Output length",
-            5,
-            60,
-            state.query_value("n_output", 20, 5, 60),
+            min(5, bounds.max_length),
+            bounds.max_length,
+            state.query_value("n_output", min(20, bounds.max_length), min(5, bounds.max_length), bounds.max_length),
             key="data.n_output",
             help="Steps to forecast (the paper: 20).",
         )
@@ -123,7 +124,7 @@ elif source == "ETTh1":
     st.caption("ETTh1 (Zhou et al., AAAI 2021), CC BY-ND 4.0; scaled with the training part's mean and deviation.")
 else:
     upload = st.file_uploader(
-        f"CSV file (numeric columns, up to {MAX_CSV_BYTES // 2**20} MB)",
+        f"CSV file (numeric columns, up to {bounds.upload_mb} MB)",
         type=["csv", "txt"],
         key="data.upload",
         help="One column per feature, one row per time step; a first date column is ignored.",

@@ -8,7 +8,7 @@ import streamlit as st
 from dilate_core.model import MODELS
 from dilate_core.train import preview_indices
 from explorer import charts, runs, state
-from explorer.jobs import FINAL_STATES, QUEUED, RUNNING
+from explorer.jobs import FINAL_STATES, QUEUED, RUNNING, LimitError
 
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 GAMMAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -22,6 +22,8 @@ if dataset is None:
     st.stop()
 
 pool = state.job_pool()
+bounds = state.limits()
+hidden_options = [h for h in HIDDEN if h <= bounds.max_hidden] or [bounds.max_hidden]
 job = state.current_job()
 busy = job is not None and job.state not in FINAL_STATES
 
@@ -32,8 +34,8 @@ with st.form("train.settings"):
         epochs = st.number_input(
             "Epochs",
             1,
-            2000,
-            q("epochs", 100, 1, 2000),
+            bounds.max_epochs,
+            q("epochs", min(100, bounds.max_epochs), 1, bounds.max_epochs),
             key="train.epochs",
             help="Passes over the training set (the paper: up to 500).",
         )
@@ -87,8 +89,8 @@ with st.form("train.settings"):
         )
         hidden = st.select_slider(
             "Hidden units",
-            HIDDEN,
-            q("hidden", 128, choices=HIDDEN),
+            hidden_options,
+            q("hidden", max(h for h in hidden_options if h <= 128), choices=hidden_options),
             key="train.hidden",
             help="Width of the GRU or of the MLP's hidden layer (the paper: 128).",
         )
@@ -106,7 +108,11 @@ if start:
         model=model,
         hidden=hidden,
     )
-    job = pool.submit(state.owner(), config, dataset, int(epochs))
+    try:
+        job = pool.submit(state.owner(), config, dataset, int(epochs))
+    except LimitError as error:
+        st.error(str(error))
+        st.stop()
     state.set_query(
         epochs=int(epochs),
         batch=batch_size,
@@ -165,18 +171,29 @@ def draw(job) -> None:
 if job.state in FINAL_STATES:
     draw(job)
     if job.checkpoint is not None:
-        more = st.number_input("More epochs", 1, 2000, 50, key="train.more", help="Continue this run from where it is.")
+        more = st.number_input(
+            "More epochs",
+            1,
+            bounds.max_epochs,
+            min(50, bounds.max_epochs),
+            key="train.more",
+            help="Continue this run from where it is.",
+        )
         if st.button("Continue training", key="train.continue"):
+            try:
+                continued = pool.submit(
+                    state.owner(),
+                    job.config,
+                    st.session_state.get("train.dataset", dataset),
+                    int(more),
+                    checkpoint=job.checkpoint,
+                    start_epoch=job.epoch,
+                )
+            except LimitError as error:
+                st.error(str(error))
+                st.stop()
             st.session_state["train.history"] = runs.history(st.session_state.get("train.history", []), job)
-            job = pool.submit(
-                state.owner(),
-                job.config,
-                st.session_state.get("train.dataset", dataset),
-                int(more),
-                checkpoint=job.checkpoint,
-                start_epoch=job.epoch,
-            )
-            st.session_state[state.JOB_KEY] = job.id
+            st.session_state[state.JOB_KEY] = continued.id
             st.rerun()
 else:
 

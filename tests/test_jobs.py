@@ -1,13 +1,17 @@
-"""The worker pool: jobs run outside the caller, stream reports, stop, continue, stay private."""
+"""The worker pool: jobs run in their own processes, stream reports, stop, continue, stay private,
+fail alone, and respect the server's limits."""
 
 import io
+import os
+import signal
 import time
 
 import pytest
 
 from dilate_core.data import make_synthetic
 from dilate_core.train import Config, Trainer
-from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool
+from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool, LimitError
+from explorer.limits import Limits
 
 CONFIG = Config(n_series=30, batch_size=10, hidden=8, eval_every=1, epochs=3)
 DATA = make_synthetic(30)
@@ -15,7 +19,7 @@ DATA = make_synthetic(30)
 
 @pytest.fixture(scope="module")
 def pool():
-    pool = JobPool(workers=1)
+    pool = JobPool(workers=1, max_queued_per_owner=2, max_queued=4, memory_mb=4096)
     yield pool
     pool.shutdown()
 
@@ -30,11 +34,11 @@ def wait(pool, job, states, timeout=120):
 
 def test_a_job_streams_reports_and_ends_with_a_checkpoint(pool):
     job = pool.submit("alice", CONFIG, DATA, epochs=3)
+    assert job._process is None or job._process.pid != os.getpid()  # never in the caller's process
     wait(pool, job, FINAL_STATES)
     assert job.state == DONE and [r["epoch"] for r in job.reports] == [1, 2, 3]
     trainer = Trainer.load(io.BytesIO(job.checkpoint), DATA)
     assert trainer.epoch == 3 and trainer.reports[-1].train == job.reports[-1]["train"]
-    # continuing runs the next epochs from the checkpoint
     more = pool.submit("alice", CONFIG, DATA, epochs=2, checkpoint=job.checkpoint, start_epoch=job.epoch)
     wait(pool, more, FINAL_STATES)
     assert [r["epoch"] for r in more.reports] == [4, 5] and more.epoch == 5
@@ -54,19 +58,61 @@ def test_sessions_cannot_see_or_stop_each_others_jobs_and_stop_works(pool):
     assert queued.state == DONE and pool.place_in_queue(queued) == 0
 
 
-def test_stop_all_ends_a_closed_sessions_jobs(pool):
-    job = pool.submit("carol", CONFIG, DATA, epochs=500)
-    wait(pool, job, (RUNNING,))
-    pool.stop_all("carol")
-    wait(pool, job, FINAL_STATES)
-    assert job.state == STOPPED
+def test_a_queued_job_stopped_never_runs(pool):
+    first = pool.submit("carol", CONFIG, DATA, epochs=500)
+    second = pool.submit("carol", CONFIG, DATA, epochs=5)
+    pool.stop_all("carol")  # the session ended
+    wait(pool, first, FINAL_STATES)
+    assert second.state == STOPPED and second.reports == [] and second._process is None
+    assert first.state == STOPPED
 
 
-def test_a_failing_job_is_reported_to_its_session_only(pool):
-    bad = make_synthetic(30)
-    bad.test_y = bad.test_y[:5]  # inconsistent data: evaluation fails inside the worker
-    job = pool.submit("dave", CONFIG, bad, epochs=2)
-    wait(pool, job, FINAL_STATES)
-    assert job.state == "failed" and job.error
+def test_a_killed_worker_fails_its_job_alone_and_the_slot_is_reused(pool):
+    doomed = pool.submit("dave", CONFIG, DATA, epochs=500)
+    wait(pool, doomed, (RUNNING,))
     after = pool.submit("erin", CONFIG, DATA, epochs=1)
-    assert wait(pool, after, FINAL_STATES).state == DONE
+    os.kill(doomed._process.pid, signal.SIGKILL)
+    wait(pool, doomed, FINAL_STATES)
+    assert doomed.state == FAILED and "stopped unexpectedly" in doomed.error
+    assert wait(pool, after, FINAL_STATES).state == DONE  # the next job got the worker
+    assert pool.get("erin", doomed.id) is None
+
+
+def test_an_error_in_a_job_is_reported_to_its_session(pool):
+    bad = make_synthetic(30)
+    bad.test_y = bad.test_y[:5]  # inconsistent data: the evaluation fails inside the worker
+    job = pool.submit("frank", CONFIG, bad, epochs=2)
+    wait(pool, job, FINAL_STATES)
+    assert job.state == FAILED and "same batch size" in job.error
+
+
+def test_limits_on_runs_per_session_and_in_total(pool):
+    jobs = [pool.submit("gina", CONFIG, DATA, epochs=500), pool.submit("gina", CONFIG, DATA, epochs=500)]
+    with pytest.raises(LimitError, match="already have 2 unfinished run"):
+        pool.submit("gina", CONFIG, DATA, epochs=1)
+    jobs += [pool.submit("hal", CONFIG, DATA, epochs=500), pool.submit("ivy", CONFIG, DATA, epochs=500)]
+    with pytest.raises(LimitError, match="server is busy with 4 runs"):
+        pool.submit("jon", CONFIG, DATA, epochs=1)
+    for job in jobs:
+        pool.stop(job.owner, job.id)
+    for job in jobs:
+        wait(pool, job, FINAL_STATES)
+
+
+def test_a_job_over_its_memory_limit_fails_with_a_message():
+    small = JobPool(workers=1, memory_mb=1500)
+    try:
+        job = small.submit("kim", Config(n_series=30, hidden=8, epochs=1), DATA, epochs=1)
+        wait(small, job, FINAL_STATES)
+        assert job.state == FAILED and "1500 MB a job may use" in job.error
+    finally:
+        small.shutdown()
+
+
+def test_limits_come_from_the_environment():
+    limits = Limits.from_environment({"DILATE_WORKERS": "3", "DILATE_MAX_EPOCHS": "50"})
+    assert limits.workers == 3 and limits.max_epochs == 50 and limits.runs_per_session == 1
+    with pytest.raises(ValueError, match="DILATE_MAX_EPOCHS must be a whole number"):
+        Limits.from_environment({"DILATE_MAX_EPOCHS": "many"})
+    with pytest.raises(ValueError, match="DILATE_MAX_LENGTH must be at least 6"):
+        Limits.from_environment({"DILATE_MAX_LENGTH": "3"})

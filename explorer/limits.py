@@ -1,0 +1,36 @@
+"""The server's limits, each a setting (an environment variable) with a default for a small machine."""
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Limits:
+    workers: int = 0  # DILATE_WORKERS: training jobs running at once, one process each (0: the cores)
+    threads_per_worker: int = 1  # DILATE_THREADS_PER_WORKER: torch threads in each job
+    runs_per_session: int = 1  # DILATE_RUNS_PER_SESSION: unfinished runs one visitor may have
+    runs_in_total: int = 16  # DILATE_RUNS_IN_TOTAL: unfinished runs, running or waiting, in all
+    max_epochs: int = 2000  # DILATE_MAX_EPOCHS: epochs one run may ask for
+    max_series: int = 2000  # DILATE_MAX_SERIES: synthetic series per split
+    max_length: int = 60  # DILATE_MAX_LENGTH: synthetic input and output lengths
+    max_hidden: int = 256  # DILATE_MAX_HIDDEN: hidden units of a model
+    job_memory_mb: int = 4096  # DILATE_JOB_MEMORY_MB: address space of one job's process (0: no limit)
+    upload_mb: int = 20  # DILATE_UPLOAD_MB: size of an uploaded CSV
+
+    @classmethod
+    def from_environment(cls, environment=os.environ) -> "Limits":
+        """Read every DILATE_<NAME> variable that is set; a malformed one is an error at start-up."""
+        values = {}
+        for f in fields(cls):
+            name = f"DILATE_{f.name.upper()}"
+            raw = environment.get(name)
+            if raw is None:
+                continue
+            try:
+                values[f.name] = int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a whole number, got {raw!r}.") from None
+            least = 0 if f.name in ("workers", "job_memory_mb") else 6 if f.name == "max_length" else 1
+            if values[f.name] < least:
+                raise ValueError(f"{name} must be at least {least}, got {raw!r}.")
+        return cls(**values)
