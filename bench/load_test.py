@@ -23,7 +23,7 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, stop_server
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, descendants, free_port, stop_server
 
 SESSION_TIMEOUT_S = 600
 
@@ -56,24 +56,14 @@ def start_shared_server(port: int) -> subprocess.Popen:
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
+    total = 0.0
+    for current in [pid, *descendants(pid)]:
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) / 1024
         except OSError:
             pass
-        stack.extend(children.get(current, []))
     return total
 
 

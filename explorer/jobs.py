@@ -133,6 +133,7 @@ class JobPool:
             self._manager = self._context.Manager()  # queues and events that can travel to the workers
         self._jobs: dict[int, Job] = {}
         self._waiting: deque[Job] = deque()
+        self._unreaped: dict[int, Job] = {}  # jobs whose process has not been seen to exit
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._closed = threading.Event()
@@ -257,6 +258,9 @@ class JobPool:
             for job in running:
                 self._drain(job)
             busy = sum(1 for job in running if job.state not in FINAL_STATES)
+            # Reap the processes of ended jobs (exitcode waits for them without blocking).
+            alive = [*self._unreaped.values(), *running]
+            self._unreaped = {job.id: job for job in alive if job._process.exitcode is None}
             while self._waiting and busy < self.workers:
                 job = self._waiting.popleft()
                 arguments = (*job._arguments, self.threads_per_worker, self.memory_mb)

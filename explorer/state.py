@@ -6,6 +6,7 @@ never only in widget keys, since Streamlit drops a widget's value when its page 
 
 import os
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -45,14 +46,27 @@ def job_pool() -> JobPool:
     )
 
 
-def _release_session(owner: str) -> None:
-    job_pool().stop_all(owner)
+@dataclass(frozen=True)
+class _Visitor:
+    """A session's id with the pool its jobs run in: released outside any script run, where
+    `job_pool()` must not be called (it could build a second pool)."""
+
+    id: str
+    pool: JobPool
+
+
+def _release_session(visitor: _Visitor) -> None:
+    visitor.pool.stop_all(visitor.id)
 
 
 @st.cache_resource(scope="session", on_release=_release_session)
+def _visitor() -> _Visitor:
+    return _Visitor(uuid.uuid4().hex, job_pool())
+
+
 def owner() -> str:
     """This session's id for the job pool; when the session ends its jobs are stopped."""
-    return uuid.uuid4().hex
+    return _visitor().id
 
 
 def current_job():

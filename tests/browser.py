@@ -28,7 +28,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
+def start_server(port: int, extra_env: dict | None = None, flags: tuple[str, ...] = ()) -> subprocess.Popen:
     """`streamlit run app.py` on 127.0.0.1:port; returns once /_stcore/health says ok."""
     command = [
         sys.executable,
@@ -41,6 +41,7 @@ def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
         f"--server.port={port}",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
+        *flags,
     ]
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
     env = os.environ | {"DILATE_WORKERS": "2"} | (extra_env or {})
@@ -55,6 +56,24 @@ def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
             time.sleep(0.5)
     process.kill()
     raise RuntimeError(f"the app did not start on port {port}; see {log.name}")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid, from /proc (the server's job processes among them)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], list(children.get(pid, []))
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
 
 
 def stop_server(process: subprocess.Popen) -> None:

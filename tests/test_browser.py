@@ -8,11 +8,12 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, start_server, stop_server
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, descendants, free_port, start_server, stop_server
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -126,3 +127,33 @@ def test_a_broken_csv_upload_gets_a_message_not_a_traceback(page, tmp_path):
     page.locator('input[type="file"]').set_input_files(str(broken))
     page.get_by_text(re.compile("This file cannot be used: These columns are not numeric: value")).wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_closing_a_session_stops_its_training_job():
+    port = free_port()
+    server = start_server(port, flags=("--server.disconnectedSessionTTL=1",))
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"http://127.0.0.1:{port}/data?n=100")
+            page.locator(CHART).first.wait_for()
+            open_page(page, "Train")
+            idle = set(descendants(server.pid))  # the server with its job pool, no job yet
+            epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+            epochs.fill("2000")
+            epochs.press("Tab")
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_text(re.compile(r"Epoch \d+ of 2000")).wait_for()
+            workers = set(descendants(server.pid)) - idle
+            assert workers, "the job runs in a process of its own"
+            context.close()  # the visitor closes the tab
+            browser.close()
+        deadline = time.time() + 60
+        while set(descendants(server.pid)) & workers and time.time() < deadline:
+            time.sleep(0.5)
+        assert not set(descendants(server.pid)) & workers, "the closed session's job kept running"
+    finally:
+        stop_server(server)
