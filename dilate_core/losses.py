@@ -165,6 +165,10 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     return alignment
 
 
+# Below this many (B, N, M, d) elements broadcasting is faster; above it its temporaries dominate.
+_LARGE_COST_MATRIX = 1 << 20
+
+
 class _SquaredDistances(torch.autograd.Function):
     """D[b, i, j] = sum_k (target[b, i, k] - pred[b, j, k])^2, without (B, N, M, d) temporaries."""
 
@@ -193,8 +197,11 @@ class _SquaredDistances(torch.autograd.Function):
 def cost_matrix(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean costs D[b, i, j] = ||target[b, i] - pred[b, j]||^2.
 
-    target : (B, N, d), pred : (B, M, d) -> D : (B, N, M), differentiable (once) in both.
+    target : (B, N, d), pred : (B, M, d) -> D : (B, N, M), differentiable in both.
     """
+    B, N, d = target.shape
+    if B * N * pred.shape[1] * d < _LARGE_COST_MATRIX:
+        return ((target[:, :, None, :] - pred[:, None, :, :]) ** 2).sum(dim=-1)
     return _SquaredDistances.apply(target, pred)
 
 

@@ -7,7 +7,7 @@ from tslearn.metrics import dtw_path
 from tslearn.metrics import soft_dtw as tslearn_soft_dtw
 from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
 
-from dilate_core import _kernels
+from dilate_core import _kernels, losses
 from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw
 from tests import naive
 
@@ -267,7 +267,10 @@ def tslearn_soft_dtw_from_costs(D, gamma):
 
 
 @pytest.mark.parametrize("d", [1, 3])
-def test_cost_matrix_values_and_gradients(d):
+@pytest.mark.parametrize("large", [False, True])
+def test_cost_matrix_values_and_gradients(d, large, monkeypatch):
+    if large:  # the path for big batches, without (B, N, M, d) temporaries
+        monkeypatch.setattr(losses, "_LARGE_COST_MATRIX", 0)
     target = random_series(2, 5, d, seed=30).requires_grad_(True)
     pred = random_series(2, 7, d, seed=31).requires_grad_(True)
     D = cost_matrix(target, pred)
