@@ -32,6 +32,7 @@ class LimitError(ValueError):
 
 def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, stop, threads: int, memory_mb):
     """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on `channel`."""
+    os.nice(10)  # the web server (pages, health checks) goes first when the cores are busy
     if memory_mb:  # a runaway job fails alone instead of exhausting the server
         import resource
 

@@ -197,7 +197,7 @@ if job.state in FINAL_STATES:
             st.rerun()
 else:
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)
     def live() -> None:
         current = state.current_job()
         if st.button(
