@@ -10,6 +10,7 @@ state.owner()  # registers the session, so its jobs stop when it ends
 
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/playground.py", title="Loss playground", icon=":material/tune:"),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/alignments.py", title="Alignments", icon=":material/grid_on:"),

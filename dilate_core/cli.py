@@ -16,7 +16,7 @@ import numpy as np
 
 from dilate_core import warmup
 from dilate_core.data import ASSETS
-from dilate_core.train import DATASETS, LOSSES, Config, Trainer, load_dataset
+from dilate_core.train import ALL_LOSSES, DATASETS, Config, Trainer, load_dataset
 
 SCALES = {"mse": 100.0, "dtw": 100.0, "tdi": 10.0}  # the paper reports MSE x100, DTW x100, TDI x10
 PAPER_DEFAULTS = {"ecg5000": {"n_input": 84, "n_output": 56}}
@@ -26,7 +26,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Config()
     for f in fields(Config):
         if f.name == "losses":
-            parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(defaults.losses))
+            parser.add_argument("--losses", nargs="+", choices=ALL_LOSSES, default=list(defaults.losses))
         elif f.name == "dataset":
             parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
         else:

@@ -248,3 +248,20 @@ def dilate_loss(
     shape = values.mean()
     temporal = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2)).mean() / (N * M)
     return alpha * shape + (1 - alpha) * temporal, shape, temporal
+
+
+def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float = 0.01) -> torch.Tensor:
+    """Soft-DTW divergence (Blondel, Mensch & Vert, AISTATS 2021), one value per series.
+
+    div(x, y) = sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2 with sdtw on squared Euclidean
+    costs. Unlike soft-DTW it is >= 0 and 0 exactly when x = y; as gamma -> 0 it tends to
+    DTW(x, y) (the self-alignments then cost 0).
+
+    pred : (B, M, d), target : (B, N, d) -> (B,) values, pred's dtype and device; differentiable.
+    """
+    check_series_pair(pred, target)
+    gamma = check_gamma(gamma)
+    cross = soft_dtw(cost_matrix(target, pred), gamma)
+    self_target = soft_dtw(cost_matrix(target, target), gamma)
+    self_pred = soft_dtw(cost_matrix(pred, pred), gamma)
+    return cross - (self_target + self_pred) / 2

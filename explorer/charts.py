@@ -8,8 +8,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-COLOURS = {"mse": "#1f77b4", "soft_dtw": "#ff7f0e", "dilate": "#2ca02c", "target": "#222222", "input": "#9e9e9e"}
-LABELS = {"mse": "MSE", "soft_dtw": "soft-DTW", "dilate": "DILATE"}
+COLOURS = {
+    "mse": "#1f77b4",
+    "soft_dtw": "#ff7f0e",
+    "dilate": "#2ca02c",
+    "sdtw_div": "#9467bd",
+    "target": "#222222",
+    "input": "#9e9e9e",
+}
+LABELS = {"mse": "MSE", "soft_dtw": "soft-DTW", "dilate": "DILATE", "sdtw_div": "soft-DTW divergence"}
 METRICS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI"}
 
 
@@ -141,3 +148,43 @@ def metric_distributions(per_series: dict[str, dict[str, np.ndarray]]) -> go.Fig
                 boxmean=True,
             )
     return _layout(fig, 320, "per-series test metrics")
+
+
+def step_pair(target, forecast, gradient=None, gradient_name: str = "") -> go.Figure:
+    """A target and a forecast (N,), with bars of a loss's gradient on each forecast point."""
+    t = np.arange(len(target))
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=t, y=target, name="target", line={"color": COLOURS["target"], "width": 3})
+    fig.add_scatter(x=t, y=forecast, name="forecast", line={"color": COLOURS["dilate"]}, mode="lines+markers")
+    if gradient is not None:
+        fig.add_bar(
+            x=t,
+            y=gradient,
+            name=f"d {gradient_name} / d forecast",
+            marker_color="#d62728",
+            opacity=0.45,
+            secondary_y=True,
+        )
+        fig.update_yaxes(title_text="gradient (descent moves against it)", secondary_y=True)
+    fig.update_xaxes(title_text="time step")
+    return _layout(fig, 320)
+
+
+def loss_curves(x, values: dict[str, np.ndarray], current: float, x_title: str) -> go.Figure:
+    """One small panel per loss: its value against x (shift or height scale), the current x marked."""
+    names = list(values)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+    for col, name in enumerate(names, start=1):
+        fig.add_scatter(
+            x=x,
+            y=values[name],
+            mode="lines+markers",
+            showlegend=False,
+            row=1,
+            col=col,
+            line={"color": "#555555"},
+            marker={"size": 4},
+        )
+        fig.add_vline(x=current, line_color="#d62728", line_dash="dot", row=1, col=col)
+    fig.update_xaxes(title_text=x_title)
+    return _layout(fig, 250)

@@ -58,11 +58,11 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         buffer = io.BytesIO()
         trainer.save(buffer)
         channel.put(("finished", buffer.getvalue()))
-    except MemoryError:
-        message = f"the run needed more than the {memory_mb} MB a job may use; use less data or a smaller model"
-        channel.put(("failed", message))
     except Exception as error:  # reported to the job's session, never raised in the server
-        channel.put(("failed", f"{type(error).__name__}: {error}"))
+        message = f"{type(error).__name__}: {error}"
+        if memory_mb and isinstance(error, (MemoryError, ImportError, OSError)):  # out of address space
+            message = f"the run needed more than the {memory_mb} MB a job may use ({message}); use less data"
+        channel.put(("failed", message))
 
 
 @contextmanager

@@ -146,8 +146,8 @@ def alignment_views(target: np.ndarray, forecast: np.ndarray, gamma: float) -> d
     """Cost matrix, DTW path, soft alignment and metrics of one forecast: target (N, d), forecast (M, d)."""
     import torch
 
-    t = torch.from_numpy(np.asarray(target, dtype=np.float64))[None]
-    p = torch.from_numpy(np.asarray(forecast, dtype=np.float64))[None]
+    t = torch.tensor(np.asarray(target, dtype=np.float64))[None]  # copies: cached arrays are read-only
+    p = torch.tensor(np.asarray(forecast, dtype=np.float64))[None]
     D = cost_matrix(t, p)  # (1, N, M)
     scores = metrics.per_series(p, t)
     return {

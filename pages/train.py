@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dilate_core.model import MODELS
-from dilate_core.train import preview_indices
+from dilate_core.train import LOSSES, preview_indices
 from explorer import charts, runs, state
 from explorer.jobs import FINAL_STATES, QUEUED, RUNNING, LimitError
 
@@ -94,6 +94,12 @@ with st.form("train.settings"):
             key="train.hidden",
             help="Width of the GRU or of the MLP's hidden layer (the paper: 128).",
         )
+        divergence = st.checkbox(
+            "Also train with the soft-DTW divergence",
+            q("divergence", 0, 0, 1) == 1,
+            key="train.divergence",
+            help="A fourth model, trained with sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2 (Blondel et al. 2021).",
+        )
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
 
 if start:
@@ -107,6 +113,7 @@ if start:
         eval_every=eval_every,
         model=model,
         hidden=hidden,
+        losses=(*LOSSES, "sdtw_div") if divergence else LOSSES,
     )
     try:
         job = pool.submit(state.owner(), config, dataset, int(epochs))
@@ -122,6 +129,7 @@ if start:
         eval_every=eval_every,
         model=model,
         hidden=hidden,
+        divergence=int(divergence),
     )
     st.session_state[state.JOB_KEY] = job.id
     st.session_state["train.history"] = []

@@ -112,3 +112,22 @@ def test_train_settings_come_from_the_link_within_bounds():
     assert at.select_slider(key="train.gamma").value == 0.01  # not offered: the default
     assert at.radio(key="train.model").value == "mlp"
     assert at.slider(key="train.batch_size").value == 100  # malformed: the default
+
+
+def test_playground_scores_a_late_step_and_follows_its_sliders(app):
+    at = show(app, "playground")
+    metrics = {m.label: float(m.value) for m in at.metric}
+    assert set(metrics) == {"MSE", "soft-DTW", "temporal", "DILATE", "divergence"}
+    assert metrics["MSE"] > 0 and metrics["divergence"] > 0  # the default forecast is 3 steps late
+    at.slider(key="play.shift").set_value(0).run()
+    assert not at.exception
+    on_time = {m.label: float(m.value) for m in at.metric}
+    assert on_time["MSE"] == 0 and abs(on_time["divergence"]) < 1e-4
+    assert on_time["temporal"] < metrics["temporal"]
+    assert at.query_params["shift"] == "0"
+    assert len(at.get("plotly_chart")) == 5
+
+
+def test_train_page_offers_the_divergence_as_a_fourth_loss(app):
+    at = show(show(app, "data"), "train")
+    assert at.checkbox(key="train.divergence").value is False

@@ -79,8 +79,8 @@ def test_overview_data_train_stop_alignments_results(page):
     # Move the noise slider with the keyboard: the data and the link follow.
     page.get_by_role("slider", name="Noise sigma").focus()
     page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"sigma=0\.015"))
     settle(page)
-    assert re.search(r"sigma=0\.015", page.url)
     snapshot(page, "data")
 
     open_page(page, "Train")
@@ -103,8 +103,7 @@ def test_overview_data_train_stop_alignments_results(page):
     before = soft_path_map(page)
     page.get_by_role("slider", name="gamma of the soft path map").focus()
     page.keyboard.press("End")
-    settle(page)
-    assert "gamma=10" in page.url
+    page.wait_for_url(re.compile(r"gamma=10"))
     changed = "(z) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[2].data[0].z) !== z"
     page.wait_for_function(changed, arg=json.dumps(before))
     snapshot(page, "alignments")
@@ -157,3 +156,20 @@ def test_closing_a_session_stops_its_training_job():
         assert not set(descendants(server.pid)) & workers, "the closed session's job kept running"
     finally:
         stop_server(server)
+
+
+def test_playground_responds_to_the_shift_slider(page):
+    open_page(page, "Loss playground")
+    page.locator(CHART).nth(4).wait_for()
+    temporal = page.locator('[data-testid="stMetric"]').filter(has_text="temporal")
+    before = temporal.inner_text()
+    slider = page.get_by_role("slider", name="Time shift")
+    slider.focus()
+    page.keyboard.press("End")  # from 3 to 10 steps late
+    page.wait_for_url(re.compile(r"shift=10"))
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
+        ".some(m => m.innerText.includes('temporal') && m.innerText !== before)",
+        arg=before,
+    )
+    snapshot(page, "playground")

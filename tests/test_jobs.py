@@ -100,11 +100,11 @@ def test_limits_on_runs_per_session_and_in_total(pool):
 
 
 def test_a_job_over_its_memory_limit_fails_with_a_message():
-    small = JobPool(workers=1, memory_mb=1500)
+    small = JobPool(workers=1, memory_mb=400)
     try:
         job = small.submit("kim", Config(n_series=30, hidden=8, epochs=1), DATA, epochs=1)
         wait(small, job, FINAL_STATES)
-        assert job.state == FAILED and "1500 MB a job may use" in job.error
+        assert job.state == FAILED and "400 MB a job may use" in job.error, job.error
     finally:
         small.shutdown()
 

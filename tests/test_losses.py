@@ -277,3 +277,25 @@ def test_cost_matrix_values_and_gradients(d, large, monkeypatch):
     expected = ((target[:, :, None, :] - pred[:, None, :, :]) ** 2).sum(-1)
     torch.testing.assert_close(D, expected, rtol=0, atol=1e-14)
     assert torch.autograd.gradcheck(cost_matrix, (target, pred))
+
+
+def test_soft_dtw_divergence_is_zero_on_identity_positive_otherwise_and_exact():
+    from dilate_core.losses import soft_dtw_divergence
+
+    x, y = random_series(4, 9, 2, seed=40), random_series(4, 7, 2, seed=41)
+    for gamma in (0.01, 0.1, 1.0, 10.0):
+        assert torch.allclose(soft_dtw_divergence(x, x, gamma), torch.zeros(4, dtype=x.dtype), atol=1e-10)
+        values = soft_dtw_divergence(y, x, gamma)
+        assert (values > 0).all()
+        expected = [
+            tslearn_soft_dtw(x[b].numpy(), y[b].numpy(), gamma=gamma)
+            - (
+                tslearn_soft_dtw(x[b].numpy(), x[b].numpy(), gamma=gamma)
+                + tslearn_soft_dtw(y[b].numpy(), y[b].numpy(), gamma=gamma)
+            )
+            / 2
+            for b in range(4)
+        ]
+        np.testing.assert_allclose(values.numpy(), expected, rtol=1e-9)
+    pred = y.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda p: soft_dtw_divergence(p, x, 0.5), (pred,))

@@ -141,3 +141,11 @@ def test_parallel_and_sequential_training_give_the_same_reports():
     _, sequential = run(Config(**TINY, parallel=False), 3)
     for a, b in zip(parallel, sequential, strict=True):
         assert a.train == b.train and a.test == b.test and a.previews == b.previews
+
+
+def test_the_soft_dtw_divergence_trains_as_a_fourth_loss():
+    config = Config(**(TINY | {"losses": ("mse", "soft_dtw", "dilate", "sdtw_div")}), lr=1e-2)
+    _, reports = run(config, 8)
+    assert set(reports[-1].train) == {"mse", "soft_dtw", "dilate", "sdtw_div"}
+    assert reports[-1].train["sdtw_div"]["loss"] < reports[0].train["sdtw_div"]["loss"]
+    assert reports[-1].train["sdtw_div"]["loss"] >= 0  # a divergence is never negative
