@@ -14,8 +14,6 @@ import asyncio
 import os
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -23,35 +21,9 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, descendants, free_port, stop_server
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, descendants, free_port, start_server, stop_server
 
 SESSION_TIMEOUT_S = 600
-
-
-def start_shared_server(port: int) -> subprocess.Popen:
-    """The app from deploy/, as the shared server runs it."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"load-server-{port}.log", "w")  # noqa: SIM115 (lives as long as the server)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "../app.py",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-    ]
-    env = os.environ | {"DILATE_RUNS_IN_TOTAL": "64"}
-    process = subprocess.Popen(command, cwd=ROOT / "deploy", stdout=log, stderr=subprocess.STDOUT, env=env)
-    for _ in range(180):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.read().decode().strip() == "ok":
-                    return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the server did not start")
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -137,7 +109,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     port = free_port()
-    server = start_shared_server(port)
+    server = start_server(port, {"DILATE_RUNS_IN_TOTAL": "64"}, cwd=ROOT / "deploy", script="../app.py")
     workers = os.environ.get("DILATE_WORKERS", "the cores")
     print(f"{os.cpu_count()} cores; workers: {workers}; {args.epochs} epochs of 100 series per session")
     header = "   N | first chart s (med/max) |  done s (med/max) | health ms p50/p95/max | errors | peak MB"

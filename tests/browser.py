@@ -28,14 +28,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, extra_env: dict | None = None, flags: tuple[str, ...] = ()) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port; returns once /_stcore/health says ok."""
+def start_server(
+    port: int, extra_env: dict | None = None, flags: tuple[str, ...] = (), cwd: Path = ROOT, script: str = "app.py"
+) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port from `cwd` (deploy/ for the shared server's
+    configuration); returns once /_stcore/health says ok."""
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",
@@ -45,7 +48,7 @@ def start_server(port: int, extra_env: dict | None = None, flags: tuple[str, ...
     ]
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
     env = os.environ | {"DILATE_WORKERS": "2"} | (extra_env or {})
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
