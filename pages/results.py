@@ -43,6 +43,12 @@ left, middle, right = st.columns(3)
 left.download_button("Metrics (CSV)", table.to_csv(index=False), "dilate_metrics.csv", "text/csv", key="results.csv")
 middle.download_button("Run checkpoint (.pt)", job.checkpoint, f"dilate_run_{job.id}.pt", key="results.checkpoint")
 if right.button("Prepare the figure as PNG", key="results.png_prepare"):
-    with st.spinner("Rendering..."):
-        buffer = io.BytesIO(figure.to_image(format="png", width=1200, height=400))
-    right.download_button("Figure (PNG)", buffer, "dilate_metrics.png", "image/png", key="results.png")
+    try:
+        with st.spinner("Rendering..."):
+            buffer = io.BytesIO(figure.to_image(format="png", width=1200, height=400))
+    except Exception as error:  # kaleido needs a Chrome or Chromium on the server
+        right.error(
+            f"PNG export is not available on this server ({type(error).__name__}); use the chart's camera icon."
+        )
+    else:
+        right.download_button("Figure (PNG)", buffer, "dilate_metrics.png", "image/png", key="results.png")
