@@ -114,6 +114,10 @@ def test_overview_data_train_stop_alignments_results(page):
         page.get_by_role("button", name="Metrics (CSV)").click()
     text = Path(download.value.path()).read_text()
     assert text.startswith("metric,loss,ours") and "DILATE" in text
+    page.get_by_role("button", name="Prepare the figure as PNG").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Figure (PNG)").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
     snapshot(page, "results")
 
 
