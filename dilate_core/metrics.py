@@ -45,13 +45,18 @@ def per_series(pred, target) -> dict[str, np.ndarray]:
     pred : (B, M, d), target : (B, N, d), tensors or arrays. Returns a dict of (B,) float64
     arrays: 'mse' (mean over points; needs N = M), 'dtw' (sqrt of the DTW cost), 'tdi'.
     """
+    return per_series_with_paths(pred, target)[0]
+
+
+def per_series_with_paths(pred, target) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """`per_series` and the optimal DTW paths it scored, (L_b, 2) (i, j) pairs per series."""
     pred, target = _as_tensor(pred).detach().cpu().double(), _as_tensor(target).detach().cpu().double()
     check_series_pair(pred, target)
     N, M = target.shape[1], pred.shape[1]
     result = dtw(cost_matrix(target, pred))  # (B, N, M) costs
     tdi = np.array([((path[:, 0] - path[:, 1]) ** 2).sum() / (N * M) for path in result.paths])
     mse = ((pred - target) ** 2).mean(dim=(1, 2)).numpy() if N == M else np.full(len(tdi), np.nan)
-    return {"mse": mse, "dtw": np.sqrt(result.cost), "tdi": tdi}
+    return {"mse": mse, "dtw": np.sqrt(result.cost), "tdi": tdi}, result.paths
 
 
 def evaluate(pred, target) -> dict[str, float]:

@@ -214,11 +214,25 @@ class JobPool:
         self._manager.shutdown()
 
     def _drain(self, job: Job) -> None:
+        self._take_messages(job)
+        process = job._process
+        if job.state not in FINAL_STATES and process is not None and process.exitcode is not None:
+            # The process is gone: take what it sent last; if it never finished, its job failed.
+            time.sleep(0.05)  # what the process put just before exiting reaches the manager
+            self._take_messages(job)
+            if job.state not in FINAL_STATES:
+                job.state = FAILED
+                job.error = f"the worker process stopped unexpectedly (exit code {process.exitcode})"
+                if self.memory_mb:
+                    job.error += f"; it may have needed more than the {self.memory_mb} MB a job may use"
+
+    def _take_messages(self, job: Job) -> None:
+        """Apply what the job's process has put on its channel so far to the job."""
         while job.state not in FINAL_STATES:
             try:
                 kind, payload = job._channel.get_nowait()
             except Exception:  # queue.Empty through the manager's proxy, or the manager is gone
-                break
+                return
             if kind == "started":
                 job.state, job.started = RUNNING, time.time()
             elif kind == "report":
@@ -228,29 +242,6 @@ class JobPool:
                 job.state = STOPPED if job._stop.is_set() else DONE
             else:
                 job.state, job.error = FAILED, payload
-        process = job._process
-        if job.state not in FINAL_STATES and process is not None and process.exitcode is not None:
-            self._drain_after_exit(job)
-
-    def _drain_after_exit(self, job: Job) -> None:
-        """The process is gone: take what it sent last; if it never finished, its job failed."""
-        time.sleep(0.05)  # what the process put just before exiting reaches the manager
-        try:
-            while job.state not in FINAL_STATES:
-                kind, payload = job._channel.get_nowait()
-                if kind == "report":
-                    job.reports.append(payload)
-                elif kind == "finished":
-                    job.checkpoint, job.state = payload, STOPPED if job._stop.is_set() else DONE
-                elif kind == "failed":
-                    job.state, job.error = FAILED, payload
-        except Exception:
-            pass
-        if job.state not in FINAL_STATES:
-            job.state = FAILED
-            job.error = f"the worker process stopped unexpectedly (exit code {job._process.exitcode})"
-            if self.memory_mb:
-                job.error += f"; it may have needed more than the {self.memory_mb} MB a job may use"
 
     def _schedule(self) -> None:
         """Collect news from running jobs, then start waiting jobs while workers are free."""

@@ -18,6 +18,7 @@ from explorer.jobs import JobPool
 from explorer.limits import Limits
 
 DATA_KEY, VERSION_KEY, JOB_KEY = "data.dataset", "data.version", "train.job_id"
+GAMMA_CHOICES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]  # soft-DTW temperatures offered by the sliders
 
 
 @st.cache_resource(show_spinner="Compiling the kernels (once per server)...")
@@ -149,10 +150,10 @@ def alignment_views(target: np.ndarray, forecast: np.ndarray, gamma: float) -> d
     t = torch.tensor(np.asarray(target, dtype=np.float64))[None]  # copies: cached arrays are read-only
     p = torch.tensor(np.asarray(forecast, dtype=np.float64))[None]
     D = cost_matrix(t, p)  # (1, N, M)
-    scores = metrics.per_series(p, t)
+    scores, paths = metrics.per_series_with_paths(p, t)
     return {
         "D": D[0].numpy(),
-        "path": metrics.dtw(D).paths[0],
+        "path": paths[0],
         "E": soft_alignment(D, gamma)[0].numpy(),
         "scores": {name: float(values[0]) for name, values in scores.items()},
     }

@@ -5,7 +5,7 @@ import streamlit as st
 from explorer import charts, state
 from explorer.finished import finished_run
 
-GAMMAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+GAMMAS = [*state.GAMMA_CHOICES, 3.0, 10.0]  # up to where the map spreads wide
 
 st.title("Alignments")
 trainer, dataset, job = finished_run()

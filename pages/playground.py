@@ -8,7 +8,7 @@ import streamlit as st
 from dilate_core import playground
 from explorer import charts, state
 
-GAMMAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+GAMMAS = state.GAMMA_CHOICES
 
 st.title("Loss playground")
 st.caption("Make a forecast from the target, and see how each loss scores it, and where its gradient pushes.")

@@ -11,7 +11,7 @@ from explorer import charts, runs, state
 from explorer.jobs import FINAL_STATES, QUEUED, RUNNING, LimitError
 
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-GAMMAS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+GAMMAS = state.GAMMA_CHOICES
 HIDDEN = [16, 32, 64, 128, 256]
 
 st.title("Train")
