@@ -5,15 +5,16 @@ Baselines:
   - tslearn: `tslearn.metrics.SoftDTWLossPyTorch` (soft-DTW only), the library users pick today;
   - per-series loop: DILATE with one numba call and one CPU round trip per series per sweep, the
     structure of the published implementation, written here on our own kernels.
-Memory: peak bytes allocated by numpy during one DILATE forward+backward, per cell of B*N*M.
+Memory: how far the first DILATE forward+backward at a shape raises the resident memory, per
+cell of B*N*M (it includes the work arrays that the pool then keeps for the next calls).
 
     python -m bench.bench_losses [--quick]
 """
 
 import argparse
+import re
 import statistics
 import time
-import tracemalloc
 
 import numpy as np
 import torch
@@ -38,9 +39,10 @@ class _PerSeriesDILATE(torch.autograd.Function):
             Db = D[b : b + 1].detach().cpu().double().numpy()  # one round trip per series
             R, P, E = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2, 3)), np.empty((1, N + 2, M + 2))
             _kernels.soft_dtw_forward(Db, GAMMA, R, P, 1)
-            _kernels.soft_dtw_backward(P, E)
+            alignment = np.empty((1, N, M))
+            _kernels.soft_dtw_backward(P, np.ones(1), E, alignment)
             values.append(R[0, N, M])
-            alignments.append(torch.from_numpy(E[0, 1 : N + 1, 1 : M + 1].copy()))
+            alignments.append(torch.from_numpy(alignment[0]))
             states.append((P, E))
         ctx.states = states
         alignment = torch.stack(alignments)
@@ -51,11 +53,11 @@ class _PerSeriesDILATE(torch.autograd.Function):
     def backward(ctx, grad_values, grad_alignment):
         grads = []
         for b, (P, E) in enumerate(ctx.states):
-            Z = grad_alignment[b : b + 1].detach().double().numpy()
+            Z = grad_alignment[b : b + 1].detach().double().contiguous().numpy()
             N, M = Z.shape[1:]
-            R_dot, E_dot = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2))
-            _kernels.soft_dtw_hvp(Z, P, E, GAMMA, R_dot, E_dot)
-            grads.append(grad_values[b] * ctx.alignment[b] + torch.from_numpy(E_dot[0, 1 : N + 1, 1 : M + 1]))
+            R_dot, E_dot, hvp = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2)), np.empty((1, N, M))
+            _kernels.soft_dtw_hvp(Z, P, E, GAMMA, R_dot, E_dot, hvp)
+            grads.append(grad_values[b] * ctx.alignment[b] + torch.from_numpy(hvp[0]))
         return torch.stack(grads).to(grad_values.dtype)
 
 
@@ -85,12 +87,18 @@ def forward_backward(loss_fn, pred, target):
     return step
 
 
-def peak_numpy_bytes(step) -> int:
-    tracemalloc.start()
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        return int(re.search(rf"{field}:\s+(\d+) kB", status.read()).group(1))
+
+
+def peak_extra_bytes(step) -> int:
+    """How far one call of step raises the resident memory above where it started (Linux)."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # resets the peak (VmHWM) to the current resident size
+    before = _status_kb("VmRSS")
     step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
+    return 1024 * (_status_kb("VmHWM") - before)
 
 
 def main():
@@ -110,15 +118,15 @@ def main():
     }
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; forward+backward, median ms")
     header = f"{'B':>4} {'N=M':>5} | " + " | ".join(f"{name:>24}" for name in losses)
-    header += " | tslearn/ours sDTW | loop/ours DILATE | ns per cell (DILATE) | numpy B per cell"
+    header += " | tslearn/ours sDTW | loop/ours DILATE | ns per cell (DILATE) | peak B per cell"
     print(header)
     print("-" * len(header))
     for B, N, repeats in shapes:
         generator = torch.Generator().manual_seed(0)
         pred = torch.rand(B, N, 1, generator=generator).requires_grad_(True)
         target = torch.rand(B, N, 1, generator=generator)
+        memory = peak_extra_bytes(forward_backward(losses["DILATE (ours)"], pred, target)) / (B * N * N)
         ms = {name: median_ms(forward_backward(fn, pred, target), repeats) for name, fn in losses.items()}
-        memory = peak_numpy_bytes(forward_backward(losses["DILATE (ours)"], pred, target)) / (B * N * N)
         ratio_tslearn = ms["soft-DTW (tslearn)"] / ms["soft-DTW (ours)"]
         ratio_loop = ms["DILATE (per-series loop)"] / ms["DILATE (ours)"]
         ns_per_cell = 1e6 * ms["DILATE (ours)"] / (B * N * N)

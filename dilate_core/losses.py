@@ -16,7 +16,14 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from dilate_core import _kernels, _scratch, _wavefront
-from dilate_core._validate import check_alpha, check_costs, check_gamma, check_series_pair
+from dilate_core._validate import (
+    check_alpha,
+    check_costs,
+    check_finite,
+    check_gamma,
+    check_series_pair,
+    not_finite_error,
+)
 
 BACKENDS = ("auto", "numba", "torch")
 # numba's parallel kernels are already parallel inside; its 'workqueue' threading layer also
@@ -24,55 +31,76 @@ BACKENDS = ("auto", "numba", "torch")
 KERNEL_LOCK = threading.Lock()
 
 
-def _copy_into(array: np.ndarray, tensor: torch.Tensor) -> None:
-    """Copy a tensor of any float dtype and device into a float64 array of the same shape."""
-    source = tensor.detach().cpu()
-    array[...] = (source if source.dtype in (torch.float32, torch.float64) else source.double()).numpy()
+def _kernel_input(tensor: torch.Tensor) -> np.ndarray:
+    """A C-contiguous float32 or float64 array holding the tensor's values, for the numba kernels."""
+    tensor = tensor.detach().cpu()
+    if tensor.dtype not in (torch.float32, torch.float64):
+        tensor = tensor.double()
+    return tensor.contiguous().numpy()
 
 
-def _numba_forward(D: torch.Tensor, gamma: float):
-    """Soft-DTW value (B,) and alignment (B, N, M) on the CPU; returns them and the backward state."""
-    B, N, M = D.shape
-    work = _scratch.Lease((B, N, M), (B, N + 2, M + 2), (B, N + 2, M + 2, 3))
-    D64, R, P = work.arrays
-    _copy_into(D64, D)
-    E = np.empty((B, N + 2, M + 2))  # not pooled: the alignment handed out is a view of it
-    with KERNEL_LOCK:
-        _kernels.soft_dtw_forward(D64, gamma, R, P, numba.get_num_threads())
-        _kernels.soft_dtw_backward(P, E)
-    values = torch.from_numpy(R[:, N, M].copy())
-    alignment = torch.from_numpy(E[:, 1 : N + 1, 1 : M + 1])
-    return values, alignment, (work, P, E)
+def _output_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the kernels write for a caller's dtype (numpy has no bfloat16)."""
+    return dtype if dtype in (torch.float32, torch.float64) else torch.float64
 
 
-def _numba_add_hvp(Z: torch.Tensor, state, gamma: float, out: torch.Tensor) -> None:
-    """out += H Z, H the Hessian of soft-DTW at the forward's D; out (B, N, M) float64 on the CPU."""
-    _, P, E = state
-    B, N, M = Z.shape
-    work = _scratch.Lease((B, N, M), (B, N + 2, M + 2), (B, N + 2, M + 2))
-    Z64, R_dot, E_dot = work.arrays
-    _copy_into(Z64, Z)
-    with KERNEL_LOCK:
-        _kernels.soft_dtw_hvp(Z64, P, E, gamma, R_dot, E_dot)
-    out += torch.from_numpy(E_dot[:, 1 : N + 1, 1 : M + 1])
+class _NumbaSweeps:
+    """The soft-DTW sweeps of a batch of cost matrices on the CPU, with the numba kernels.
+
+    Construction runs the forward recursion (`values`, (B,) float64); `alignment` then runs
+    the backward one and `hvp` the Hessian-vector product. Work arrays come from the pool.
+    """
+
+    def __init__(self, D: torch.Tensor, gamma: float):
+        B, N, M = self.shape = D.shape
+        self.gamma = gamma
+        forward_work = _scratch.Lease((B, N + 2, M + 2))  # R: only the forward reads it
+        self._work = _scratch.Lease((B, N + 2, M + 2, 3), (B, N + 2, M + 2))
+        (R,), (self._P, self._E) = forward_work.arrays, self._work.arrays
+        with KERNEL_LOCK:
+            not_finite = _kernels.soft_dtw_forward(_kernel_input(D), gamma, R, self._P, numba.get_num_threads())
+        if not_finite:
+            raise not_finite_error("D")
+        self.values = torch.from_numpy(R[:, N, M].copy())
+
+    def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """scale[b] * E[b], E = d softDTW / dD: a (B, N, M) CPU tensor of `dtype`."""
+        out = torch.empty(self.shape, dtype=_output_dtype(dtype))
+        with KERNEL_LOCK:
+            _kernels.soft_dtw_backward(self._P, scale.detach().to("cpu", torch.float64).numpy(), self._E, out.numpy())
+        return out.to(dtype)
+
+    def hvp(self, Z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """H Z, H the Hessian of soft-DTW at D: a (B, N, M) CPU tensor of `dtype`. Needs `alignment` first."""
+        B, N, M = self.shape
+        work = _scratch.Lease((B, N + 2, M + 2), (B, N + 2, M + 2))
+        R_dot, E_dot = work.arrays
+        out = torch.empty(self.shape, dtype=_output_dtype(dtype))
+        with KERNEL_LOCK:
+            _kernels.soft_dtw_hvp(_kernel_input(Z), self._P, self._E, self.gamma, R_dot, E_dot, out.numpy())
+        return out.to(dtype)
 
 
-def _torch_forward(D: torch.Tensor, gamma: float):
-    """Soft-DTW value (B,) and alignment (B, N, M) on D's device; returns them and the backward state."""
-    B, N, M = D.shape
-    R, P = _wavefront.soft_dtw_forward(D.detach().to(torch.float64), gamma)
-    E = _wavefront.soft_dtw_backward(P, N, M)
-    values = R.view(B, N + 2, M + 2)[:, N, M]
-    alignment = E.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
-    return values, alignment, (P, E)
+class _TorchSweeps:
+    """The same sweeps with the anti-diagonal torch kernels, on D's device (for CUDA)."""
 
+    def __init__(self, D: torch.Tensor, gamma: float):
+        check_finite(D, "D")
+        B, N, M = self.shape = D.shape
+        self.gamma = gamma
+        R, self._P = _wavefront.soft_dtw_forward(D.detach().to(torch.float64), gamma)
+        self.values = R.view(B, N + 2, M + 2)[:, N, M]
 
-def _torch_add_hvp(Z: torch.Tensor, state, gamma: float, out: torch.Tensor) -> None:
-    """out += H Z on Z's device, out (B, N, M) float64."""
-    P, E = state
-    B, N, M = Z.shape
-    E_dot = _wavefront.soft_dtw_hvp(Z.to(torch.float64), P, E, gamma)
-    out += E_dot.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
+    def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        B, N, M = self.shape
+        self._E = _wavefront.soft_dtw_backward(self._P, N, M)
+        E = self._E.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
+        return (scale.to(E)[:, None, None] * E).to(dtype)
+
+    def hvp(self, Z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        B, N, M = self.shape
+        E_dot = _wavefront.soft_dtw_hvp(Z.to(self._E), self._P, self._E, self.gamma)
+        return E_dot.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1].to(dtype)
 
 
 def _pick_backend(D: torch.Tensor, backend: str) -> str:
@@ -83,7 +111,7 @@ def _pick_backend(D: torch.Tensor, backend: str) -> str:
     return backend
 
 
-_KERNELS = {"numba": (_numba_forward, _numba_add_hvp), "torch": (_torch_forward, _torch_add_hvp)}
+_SWEEPS = {"numba": _NumbaSweeps, "torch": _TorchSweeps}
 
 
 class _SoftDTW(torch.autograd.Function):
@@ -91,26 +119,39 @@ class _SoftDTW(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, D, gamma, backend):
-        forward, ctx.add_hvp = _KERNELS[backend]
-        values, alignment, ctx.state = forward(D, gamma)
-        ctx.gamma, ctx.device, ctx.dtype = gamma, D.device, D.dtype
-        ctx.alignment = alignment  # float64, on the kernels' device
+        ctx.sweeps = _SWEEPS[backend](D, gamma)
+        ones = torch.ones(D.shape[0], dtype=torch.float64, device=ctx.sweeps.values.device)
+        alignment = ctx.sweeps.alignment(ones, D.dtype).to(D.device)
+        ctx.save_for_backward(alignment)
         ctx.set_materialize_grads(False)  # an output nobody uses gets None: skip its sweep
-        return values.to(D.device, D.dtype), alignment.to(D.device, D.dtype)
+        return ctx.sweeps.values.to(D.device, D.dtype), alignment
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_values, grad_alignment):
-        alignment = ctx.alignment
-        if grad_values is not None:
-            # d softDTW / dD = E.
-            grad_D = grad_values.to(alignment)[:, None, None] * alignment
-        else:
-            grad_D = torch.zeros_like(alignment)
+        (alignment,) = ctx.saved_tensors
+        # d softDTW / dD = E.
+        grad_D = torch.zeros_like(alignment) if grad_values is None else grad_values[:, None, None] * alignment
         if grad_alignment is not None:
             # d<G, E> / dD = H G, H the (symmetric) Hessian of soft-DTW.
-            ctx.add_hvp(grad_alignment, ctx.state, ctx.gamma, grad_D)
-        return grad_D.to(ctx.device, ctx.dtype), None, None
+            grad_D += ctx.sweeps.hvp(grad_alignment, grad_D.dtype).to(grad_D.device)
+        return grad_D, None, None
+
+
+class _SoftDTWValue(torch.autograd.Function):
+    """(B, N, M) costs -> soft-DTW values (B,); the alignment sweep runs only in the backward."""
+
+    @staticmethod
+    def forward(ctx, D, gamma, backend):
+        ctx.sweeps = _SWEEPS[backend](D, gamma)
+        ctx.device, ctx.dtype = D.device, D.dtype
+        return ctx.sweeps.values.to(D.device, D.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_values):
+        # d sum_b g_b softDTW(D_b) / dD_b = g_b E_b, written by the alignment sweep itself.
+        return ctx.sweeps.alignment(grad_values, ctx.dtype).to(ctx.device), None, None
 
 
 def _soft_dtw_and_alignment(D, gamma, backend):
@@ -139,8 +180,9 @@ def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tens
     -------
     values : tensor, shape (B,), D's dtype and device; differentiable, d/dD = soft_alignment(D).
     """
-    values, _ = _soft_dtw_and_alignment(D, gamma, backend)
-    return values
+    check_costs(D)
+    gamma = check_gamma(gamma)
+    return _SoftDTWValue.apply(D, gamma, _pick_backend(D, backend))
 
 
 def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
@@ -175,9 +217,10 @@ class _SquaredDistances(torch.autograd.Function):
     @staticmethod
     def forward(ctx, target, pred):
         ctx.save_for_backward(target, pred)
-        D = torch.zeros(target.shape[0], target.shape[1], pred.shape[1], dtype=pred.dtype, device=pred.device)
-        for k in range(target.shape[2]):  # d is small: one (B, N, M) pass per feature
-            D += (target[:, :, k, None] - pred[:, None, :, k]) ** 2
+        D = None
+        for k in range(target.shape[2]):  # d is small: one (B, N, M) difference per feature
+            difference = target[:, :, k, None] - pred[:, None, :, k]
+            D = difference.square_() if D is None else D.addcmul_(difference, difference)
         return D
 
     @staticmethod

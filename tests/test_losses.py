@@ -206,6 +206,35 @@ def test_bad_costs_or_gamma_raise_value_error(D, gamma, message):
         soft_alignment(D, gamma)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_one_bad_cost_anywhere_in_a_batch_is_reported(backend, dtype, bad):
+    # The numba kernels check the costs during their sweep, chunk by chunk: every cell and
+    # every series of every chunk must be covered, the last cell included.
+    B, N, M = 7, 5, 6
+    for b, i, j in [(0, 0, 0), (3, 2, 4), (B - 1, N - 1, M - 1)]:
+        D = random_costs(B, N, M, seed=b, dtype=dtype)
+        D[b, i, j] = bad
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            soft_dtw(D, 0.1, backend=backend)
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            soft_alignment(D, 0.1, backend=backend)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_soft_dtw_gradient_is_the_scaled_alignment_in_the_callers_dtype(dtype):
+    # soft_dtw runs the alignment sweep only in its backward, writing g_b E_b straight into the
+    # gradient; a non-contiguous D must give the same numbers as a contiguous copy.
+    D = random_costs(4, 7, 5, seed=40, dtype=torch.float64).transpose(1, 2).to(dtype).requires_grad_(True)
+    weights = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=dtype)
+    (soft_dtw(D, 0.1) * weights).sum().backward()
+    expected = weights[:, None, None].double() * soft_alignment(D.detach().double().contiguous(), 0.1)
+    assert D.grad.dtype == dtype
+    tolerance = {torch.float32: 1e-6, torch.float64: 1e-12, torch.bfloat16: 2e-2}[dtype]
+    torch.testing.assert_close(D.grad.double(), expected, rtol=tolerance, atol=tolerance)
+
+
 @pytest.mark.parametrize(
     "pred, target, kwargs, message",
     [
