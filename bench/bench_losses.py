@@ -37,11 +37,11 @@ class _PerSeriesDILATE(torch.autograd.Function):
         values, alignments, states = [], [], []
         for b in range(B):
             Db = D[b : b + 1].detach().cpu().double().numpy()  # one round trip per series
-            R, P, E = np.empty((1, N + 2, M + 2)), np.empty((1, N + 2, M + 2, 3)), np.empty((1, N + 2, M + 2))
-            _kernels.soft_dtw_forward(Db, GAMMA, R, P, 1)
+            value, P, E = np.empty(1), np.empty((1, N + 2, M + 2, 3)), np.empty((1, N + 2, M + 2))
+            _kernels.soft_dtw_forward(Db, GAMMA, P, value, 1)
             alignment = np.empty((1, N, M))
             _kernels.soft_dtw_backward(P, np.ones(1), E, alignment)
-            values.append(R[0, N, M])
+            values.append(value[0])
             alignments.append(torch.from_numpy(alignment[0]))
             states.append((P, E))
         ctx.states = states

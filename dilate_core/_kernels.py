@@ -3,7 +3,8 @@
 Every kernel works on a batch in float64 and is parallel over the batch. Grids are padded:
 a cost matrix D of shape (B, N, M) lives in arrays of shape (B, N + 2, M + 2) whose cell
 (i, j) is the paper's 1-based cell, row and column 0 hold the boundary and row N + 1 and
-column M + 1 are zero so the backward sweeps need no bounds checks.
+column M + 1 are zero so the backward sweeps need no bounds checks. Inputs (D, Z) and
+outputs the caller sees are unpadded and 0-based.
 """
 
 import numpy as np
@@ -76,16 +77,6 @@ def softmin3(a, b, c, gamma):
     return rmin - gamma * log_1_to_3(total), wa * inverse, wb * inverse, wc * inverse
 
 
-@njit(inline="always", **KERNEL)
-def _initialize(R, P, b, N, M):
-    """The boundary row and column of R, and zero weights beyond the grid, for series b."""
-    R[b, 0, :] = INF
-    R[b, :, 0] = INF
-    R[b, 0, 0] = 0.0
-    P[b, N + 1, :, :] = 0.0
-    P[b, :, M + 1, :] = 0.0
-
-
 @njit(**KERNEL)
 def _softmin_lanes(staged, result, lanes, gamma):
     """softmin3 over `lanes` series at once: staged = [diagonal, up, left, D] and result =
@@ -99,15 +90,17 @@ def _softmin_lanes(staged, result, lanes, gamma):
 
 
 @njit(parallel=True, **KERNEL)
-def soft_dtw_forward(D, gamma, R, P, n_chunks):
+def soft_dtw_forward(D, gamma, P, values, n_chunks):
     """Soft-DTW recursion (Cuturi & Blondel 2017, Algorithm 1), storing the softmin weights.
 
-    D : (B, N, M) costs, float32 or float64. R : (B, N + 2, M + 2) output, R[:, N, M] is
-    soft-DTW. P : (B, N + 2, M + 2, 3) output, the weights of the predecessors (i-1, j-1),
-    (i-1, j), (i, j-1) of each cell, so that the backward passes need no exp or log.
+    D : (B, N, M) costs, float32 or float64. values : (B,) output, soft-DTW R[N, M].
+    P : (B, N + 2, M + 2, 3) output, the weights of the predecessors (i-1, j-1), (i-1, j),
+    (i, j-1) of each cell, so that the backward passes need no exp or log.
     Returns True when some cost is NaN or infinite (the results are then meaningless).
-    The batch is cut into n_chunks chunks, one per thread; a thread sweeps the grid once for
-    its chunk, computing each cell for all its series in one vectorised loop (SIMD lanes).
+    The batch is cut into n_chunks chunks, one per thread. A thread sweeps the grid once for
+    its chunk, row by row, computing each cell for all its series in one vectorised loop (SIMD
+    lanes). It keeps two rows of R and one of D with the series in the last axis, so that the
+    lanes of a cell are contiguous; R is never stored whole.
     """
     B, N, M = D.shape
     chunk = (B + n_chunks - 1) // n_chunks
@@ -117,27 +110,41 @@ def soft_dtw_forward(D, gamma, R, P, n_chunks):
         lanes = min(B, first + chunk) - first
         if lanes <= 0:
             continue
+        R_above = np.empty((M + 1, lanes))  # row i - 1 of R, columns 0..M, one value per series
+        R_here = np.empty((M + 1, lanes))  # row i
+        D_here = np.empty((M, lanes))  # row i of D (0-based: D[:, i - 1, :])
         staged = np.empty(4 * lanes)
         result = np.empty(4 * lanes)
         finite_check = 0.0  # becomes NaN at the first cost d for which d - d is not 0
+        # Initialization: row 0 of R, and zero weights beyond the grid.
+        R_above[:, :] = INF
+        R_above[0, :] = 0.0
         for b in range(first, first + lanes):
-            _initialize(R, P, b, N, M)
-        # DP recursion, one cell for every series of the chunk at a time.
+            P[b, N + 1, :, :] = 0.0
+            P[b, :, M + 1, :] = 0.0
+        # DP recursion, row by row; one cell for every series of the chunk at a time.
         for i in range(1, N + 1):
+            for k in range(lanes):
+                for j in range(M):
+                    cost = D[first + k, i - 1, j]
+                    D_here[j, k] = cost
+                    finite_check += cost - cost
+            R_here[0, :] = INF
             for j in range(1, M + 1):
                 for k in range(lanes):
-                    staged[k] = R[first + k, i - 1, j - 1]
-                    staged[lanes + k] = R[first + k, i - 1, j]
-                    staged[2 * lanes + k] = R[first + k, i, j - 1]
-                    cost = D[first + k, i - 1, j - 1]  # D is 0-based
-                    staged[3 * lanes + k] = cost
-                    finite_check += cost - cost
+                    staged[k] = R_above[j - 1, k]
+                    staged[lanes + k] = R_above[j, k]
+                    staged[2 * lanes + k] = R_here[j - 1, k]
+                    staged[3 * lanes + k] = D_here[j - 1, k]
                 _softmin_lanes(staged, result, lanes, gamma)
                 for k in range(lanes):
                     P[first + k, i, j, 0] = result[k]
                     P[first + k, i, j, 1] = result[lanes + k]
                     P[first + k, i, j, 2] = result[2 * lanes + k]
-                    R[first + k, i, j] = result[3 * lanes + k]
+                    R_here[j, k] = result[3 * lanes + k]
+            R_above, R_here = R_here, R_above
+        for k in range(lanes):
+            values[first + k] = R_above[M, k]
         chunks_not_finite += 0 if finite_check == 0.0 else 1
     return chunks_not_finite > 0
 
@@ -203,24 +210,26 @@ def soft_dtw_hvp(Z, P, E, gamma, R_dot, E_dot, out):
         # DP recursion, reverse mode over the tangent of E. A successor s = (i', j') of (i, j)
         # passes E[s] * P[s, k]; the tangent of its weight is
         # -P[s, k] / gamma * (R_dot[i, j] - softmin_dot[s]), with softmin_dot[s] = R_dot[s] - Z[s].
+        inverse_gamma = 1.0 / gamma
         for i in range(N, 0, -1):
             for j in range(M, 0, -1):
                 if i == N and j == M:
                     continue
+                r_dot = R_dot[b, i, j]
                 total = 0.0
                 # Successors lie one row and/or column further; Z is 0-based, hence the -1s.
                 if i < N and j < M:
                     s_dot = R_dot[b, i + 1, j + 1] - Z[b, i, j]
-                    p = P[b, i + 1, j + 1, 0]
-                    total += p * (E_dot[b, i + 1, j + 1] - E[b, i + 1, j + 1] * (R_dot[b, i, j] - s_dot) / gamma)
+                    weight_dot = E[b, i + 1, j + 1] * (r_dot - s_dot) * inverse_gamma
+                    total += P[b, i + 1, j + 1, 0] * (E_dot[b, i + 1, j + 1] - weight_dot)
                 if i < N:
                     s_dot = R_dot[b, i + 1, j] - Z[b, i, j - 1]
-                    p = P[b, i + 1, j, 1]
-                    total += p * (E_dot[b, i + 1, j] - E[b, i + 1, j] * (R_dot[b, i, j] - s_dot) / gamma)
+                    weight_dot = E[b, i + 1, j] * (r_dot - s_dot) * inverse_gamma
+                    total += P[b, i + 1, j, 1] * (E_dot[b, i + 1, j] - weight_dot)
                 if j < M:
                     s_dot = R_dot[b, i, j + 1] - Z[b, i - 1, j]
-                    p = P[b, i, j + 1, 2]
-                    total += p * (E_dot[b, i, j + 1] - E[b, i, j + 1] * (R_dot[b, i, j] - s_dot) / gamma)
+                    weight_dot = E[b, i, j + 1] * (r_dot - s_dot) * inverse_gamma
+                    total += P[b, i, j + 1, 2] * (E_dot[b, i, j + 1] - weight_dot)
                 E_dot[b, i, j] = total
                 out[b, i - 1, j - 1] = total
 

@@ -54,14 +54,14 @@ class _NumbaSweeps:
     def __init__(self, D: torch.Tensor, gamma: float):
         B, N, M = self.shape = D.shape
         self.gamma = gamma
-        forward_work = _scratch.Lease((B, N + 2, M + 2))  # R: only the forward reads it
         self._work = _scratch.Lease((B, N + 2, M + 2, 3), (B, N + 2, M + 2))
-        (R,), (self._P, self._E) = forward_work.arrays, self._work.arrays
+        self._P, self._E = self._work.arrays
+        values = np.empty(B)
         with KERNEL_LOCK:
-            not_finite = _kernels.soft_dtw_forward(_kernel_input(D), gamma, R, self._P, numba.get_num_threads())
+            not_finite = _kernels.soft_dtw_forward(_kernel_input(D), gamma, self._P, values, numba.get_num_threads())
         if not_finite:
             raise not_finite_error("D")
-        self.values = torch.from_numpy(R[:, N, M].copy())
+        self.values = torch.from_numpy(values)
 
     def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """scale[b] * E[b], E = d softDTW / dD: a (B, N, M) CPU tensor of `dtype`."""
