@@ -66,8 +66,9 @@ class _NumbaSweeps:
     def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """scale[b] * E[b], E = d softDTW / dD: a (B, N, M) CPU tensor of `dtype`."""
         out = torch.empty(self.shape, dtype=_output_dtype(dtype))
+        scale = scale.detach().to("cpu", torch.float64).contiguous()  # often a stride-0 expansion
         with KERNEL_LOCK:
-            _kernels.soft_dtw_backward(self._P, scale.detach().to("cpu", torch.float64).numpy(), self._E, out.numpy())
+            _kernels.soft_dtw_backward(self._P, scale.numpy(), self._E, out.numpy())
         return out.to(dtype)
 
     def hvp(self, Z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

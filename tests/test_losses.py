@@ -328,3 +328,21 @@ def test_soft_dtw_divergence_is_zero_on_identity_positive_otherwise_and_exact():
         np.testing.assert_allclose(values.numpy(), expected, rtol=1e-9)
     pred = y.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda p: soft_dtw_divergence(p, x, 0.5), (pred,))
+
+
+def test_warmup_compiles_what_training_and_evaluation_use():
+    # The app warms up at start-up so that no kernel compiles during live training.
+    import dilate_core
+    from dilate_core import metrics
+
+    kernels = [getattr(_kernels, name) for name in ("soft_dtw_forward", "soft_dtw_backward", "soft_dtw_hvp")]
+    kernels.append(_kernels.dtw_paths)
+    dilate_core.warmup()
+    compiled = [len(kernel.signatures) for kernel in kernels]
+    for dtype in (torch.float32, torch.float64):
+        pred = torch.rand(5, 7, 2, dtype=dtype, requires_grad=True)
+        target = torch.rand(5, 6, 2, dtype=dtype)
+        loss, _, _ = dilate_loss(pred, target)
+        (loss + soft_dtw(cost_matrix(target, pred), 0.1).sum()).backward()
+        metrics.evaluate(pred.detach(), target)
+    assert [len(kernel.signatures) for kernel in kernels] == compiled
