@@ -17,6 +17,15 @@ def check_gamma(gamma) -> float:
     return float(gamma)
 
 
+def check_number(name: str, value, low, high, whole: bool = False) -> int | float:
+    """A setting that must be a number (a whole one if `whole`) from low to high, as int or float."""
+    kind = (int, np.integer) if whole else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        number = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {number} from {low} to {high}, got {value!r}.")
+    return int(value) if whole else float(value)
+
+
 def check_alpha(alpha) -> float:
     """The DILATE weight of the shape term; it must lie in [0, 1]."""
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):

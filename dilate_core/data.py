@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dilate_core._validate import check_number
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 NOISE_KINDS = ("uniform", "gaussian")
 MAX_SERIES = 20_000  # per split, for the synthetic generator
@@ -47,12 +49,6 @@ class Dataset:
         return self.train_x.shape[2]
 
 
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
-    return int(value)
-
-
 def make_synthetic(
     n: int = 500, n_input: int = 20, n_output: int = 20, sigma: float = 0.01, seed: int = 0, noise: str = "uniform"
 ) -> Dataset:
@@ -66,14 +62,13 @@ def make_synthetic(
     paper's text says. Breakpoints index the whole series (>= n_input: inside the target).
     The peaks and steps depend on the seed alone, not on sigma or the noise kind.
     """
-    n = _check_int("n", n, 1, MAX_SERIES)
-    n_input = _check_int("n_input", n_input, 6, MAX_LENGTH)
-    n_output = _check_int("n_output", n_output, 1, MAX_LENGTH)
-    if not isinstance(sigma, (int, float, np.floating)) or not 0.0 <= sigma <= 1.0:
-        raise ValueError(f"sigma must be a number from 0 to 1, got {sigma!r}.")
+    n = check_number("n", n, 1, MAX_SERIES, whole=True)
+    n_input = check_number("n_input", n_input, 6, MAX_LENGTH, whole=True)
+    n_output = check_number("n_output", n_output, 1, MAX_LENGTH, whole=True)
+    sigma = check_number("sigma", sigma, 0, 1)
     if noise not in NOISE_KINDS:
         raise ValueError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}.")
-    seed = _check_int("seed", seed, 0, 2**32 - 1)
+    seed = check_number("seed", seed, 0, 2**32 - 1, whole=True)
     # Separate streams: the same seed gives the same peaks and steps whatever the noise.
     rng, noise_rng = np.random.default_rng(seed).spawn(2)
     count, length, half = 2 * n, n_input + n_output, n_input // 2
@@ -108,7 +103,7 @@ def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
     The archive's split: 500 training series, 4,499 test series (the shipped copy lacks the
     archive's first test series). Values are used as the archive gives them (z-normalised).
     """
-    n_input = _check_int("n_input", n_input, 1, 139)
+    n_input = check_number("n_input", n_input, 1, 139, whole=True)
     splits = []
     for part in ("TRAIN", "TEST"):
         table = np.loadtxt(assets / f"ECG5000_{part}.tsv", delimiter="\t", dtype=np.float64)
@@ -158,9 +153,9 @@ def load_etth1(
     frame = pd.read_csv(assets / "ETTh1.csv")
     if column not in frame.columns or column == "date":
         raise ValueError(f"ETTh1 has no column {column!r}; choose one of {', '.join(frame.columns[1:])}.")
-    n_input = _check_int("n_input", n_input, 1, MAX_LENGTH)
-    n_output = _check_int("n_output", n_output, 1, MAX_LENGTH)
-    stride = _check_int("stride", stride, 1, MAX_LENGTH)
+    n_input = check_number("n_input", n_input, 1, MAX_LENGTH, whole=True)
+    n_output = check_number("n_output", n_output, 1, MAX_LENGTH, whole=True)
+    stride = check_number("stride", stride, 1, MAX_LENGTH, whole=True)
     dataset = windows(frame[[column]].to_numpy(), n_input, n_output, stride=stride, name=f"etth1-{column}")
     dataset.info["column"] = column
     return dataset
@@ -173,9 +168,9 @@ def load_csv(source, n_input: int, n_output: int, stride: int = 1, max_bytes: in
     to change: files over max_bytes, unparsable text, no numeric column, non-numeric values,
     missing values (NaN), and too few rows for one window in the train and test parts.
     """
-    n_input = _check_int("window size", n_input, 1, MAX_LENGTH)
-    n_output = _check_int("horizon", n_output, 1, MAX_LENGTH)
-    stride = _check_int("stride", stride, 1, MAX_LENGTH)
+    n_input = check_number("window size", n_input, 1, MAX_LENGTH, whole=True)
+    n_output = check_number("horizon", n_output, 1, MAX_LENGTH, whole=True)
+    stride = check_number("stride", stride, 1, MAX_LENGTH, whole=True)
     raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else source
     raw = raw if isinstance(raw, bytes) else raw.read()
     if len(raw) > max_bytes:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from dilate_core import data as data_module
+from dilate_core._validate import check_number
 from dilate_core.losses import dilate_loss, soft_dtw_divergence
 from dilate_core.metrics import evaluate
 from dilate_core.model import MODELS, build_model
@@ -81,11 +82,7 @@ class Config:
         if self.noise not in ("uniform", "gaussian"):
             raise ValueError("noise must be 'uniform' or 'gaussian'.")
         for name, low, high, whole in NUMERIC_SETTINGS:
-            value = getattr(self, name)
-            kind = (int, np.integer) if whole else (int, float, np.integer, np.floating)
-            if isinstance(value, bool) or not isinstance(value, kind) or not (low <= value <= high):
-                number = "a whole number" if whole else "a number"
-                raise ValueError(f"{name} must be {number} from {low} to {high}, got {value!r}.")
+            setattr(self, name, check_number(name, getattr(self, name), low, high, whole))
         if self.gamma == 0 or self.lr == 0:
             raise ValueError("gamma and lr must be greater than 0.")
 
