@@ -20,6 +20,13 @@ from dilate_core.train import ALL_LOSSES, DATASETS, Config, Trainer, load_datase
 
 SCALES = {"mse": 100.0, "dtw": 100.0, "tdi": 10.0}  # the paper reports MSE x100, DTW x100, TDI x10
 PAPER_DEFAULTS = {"ecg5000": {"n_input": 84, "n_output": 56}}
+PROTOCOLS = {
+    "last": "each model tested with its weights after the last epoch, as in the published code.",
+    "validation": (
+        "each model tested with its weights from the epoch of its lowest validation loss (checked every "
+        "eval_every epochs), the paper's early stopping."
+    ),
+}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +36,8 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument("--losses", nargs="+", choices=ALL_LOSSES, default=list(defaults.losses))
         elif f.name == "dataset":
             parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
+        elif isinstance(getattr(defaults, f.name), bool):
+            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=None)
         else:
             parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(defaults, f.name)), default=None)
 
@@ -56,6 +65,10 @@ def metrics_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def best_epochs(trainer: Trainer) -> str:
+    return ", ".join(f"{name} {best['epoch']}" for name, best in trainer.best.items())
+
+
 def train_command(args) -> int:
     config = _config_from(args)
     warmup()
@@ -64,7 +77,9 @@ def train_command(args) -> int:
     for report in trainer.run():
         _progress(report, config.epochs)
     sys.stderr.write(f"\n{config.epochs} epochs in {time.perf_counter() - start:.1f} s\n")
-    print(metrics_table(trainer.evaluate()))
+    print(metrics_table(trainer.evaluate(best=config.select_on_validation)))
+    if trainer.best:
+        print("weights from the epochs of lowest validation loss: " + best_epochs(trainer))
     if args.save:
         trainer.save(args.save)
         print(f"saved to {args.save}")
@@ -81,7 +96,10 @@ def paper_values(dataset: str, model: str) -> dict[tuple[str, str], tuple[float,
 def reproduce_command(args) -> int:
     config = _config_from(args)
     warmup()
-    runs: list[dict[str, dict[str, float]]] = []
+    # column -> one {loss: metrics} per run: the last epoch's weights, and with select_on_validation
+    # also each model's weights from its lowest validation loss.
+    columns = ["last", "validation"] if config.select_on_validation else ["last"]
+    runs: dict[str, list[dict[str, dict[str, float]]]] = {column: [] for column in columns}
     for run in range(args.runs):
         run_config = replace(config, seed=config.seed + run, data_seed=config.data_seed + run)
         trainer = Trainer(run_config, load_dataset(run_config))
@@ -89,16 +107,23 @@ def reproduce_command(args) -> int:
         for report in trainer.run():
             _progress(report, run_config.epochs)
         sys.stderr.write(f"\nrun {run + 1}/{args.runs}: {time.perf_counter() - start:.1f} s\n")
-        runs.append(trainer.evaluate())
+        for column in columns:
+            runs[column].append(trainer.evaluate(best=column == "validation"))
+        if trainer.best:
+            sys.stderr.write(f"lowest validation loss at epoch: {best_epochs(trainer)}\n")
     paper = paper_values(config.dataset, config.model)
     rows = []
     for metric, scale in SCALES.items():
         for loss in config.losses:
-            values = np.array([run[loss][metric] for run in runs]) * scale
-            paper_mean, paper_std = paper.get((metric, loss), (float("nan"), float("nan")))
-            rows.append([metric, loss, values.mean(), values.std(), paper_mean, paper_std])
+            row = [metric, loss]
+            for column in columns:
+                values = np.array([result[loss][metric] for result in runs[column]]) * scale
+                row += [values.mean(), values.std()]
+            rows.append(row + list(paper.get((metric, loss), (float("nan"), float("nan")))))
     command = "python -m dilate_core " + shlex.join(sys.argv[1:])
-    header = ["metric", "loss", "ours_mean", "ours_std", "paper_mean", "paper_std"]
+    header = ["metric", "loss", "ours_mean", "ours_std"]
+    header += ["validation_mean", "validation_std"] if config.select_on_validation else []
+    titles = {"last": "ours, last epoch", "validation": "ours, best validation epoch"}
     markdown = [
         f"# {config.dataset}, {config.model}: {args.runs} runs of {config.epochs} epochs",
         "",
@@ -106,19 +131,23 @@ def reproduce_command(args) -> int:
         "",
         "MSE x100, DTW x100, TDI x10; mean ± std over runs; the paper's Table 1 beside ours.",
         "",
-        "| metric | loss | ours | paper |",
-        "|---|---|---|---|",
+        *[f"- {titles[column]}: {PROTOCOLS[column]}" for column in columns],
+        "",
+        "| metric | loss | " + " | ".join(titles[column] for column in columns) + " | paper |",
+        "|---|---|" + "---|" * (len(columns) + 1),
     ]
-    markdown += [f"| {m} | {lo} | {a:.3g} ± {b:.2g} | {c:.3g} ± {d:.2g} |" for m, lo, a, b, c, d in rows]
+    for row in rows:
+        pairs = [f"{row[k]:.3g} ± {row[k + 1]:.2g}" for k in range(2, len(row), 2)]
+        markdown.append(f"| {row[0]} | {row[1]} | " + " | ".join(pairs) + " |")
     print("\n".join(markdown[6:]))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        stem = out / f"reproduce_{config.dataset}_{config.model}"
+        stem = out / f"reproduce_{config.dataset}_{config.model}{'_validation' if config.select_on_validation else ''}"
         with open(stem.with_suffix(".csv"), "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows([[m, lo, f"{a:.6g}", f"{b:.6g}", c, d] for m, lo, a, b, c, d in rows])
+            writer.writerow(header + ["paper_mean", "paper_std"])
+            writer.writerows([row[:2] + [f"{value:.6g}" for value in row[2:-2]] + row[-2:] for row in rows])
         stem.with_suffix(".md").write_text("\n".join(markdown) + "\n")
         print(f"wrote {stem}.csv and {stem}.md")
     return 0

@@ -1,9 +1,10 @@
 """Forecasting data sets: the DILATE paper's synthetic step series, ECG5000, ETTh1 and user CSVs.
 
 Every loader returns a `Dataset` of float32 windows, inputs (n, n_input, d) and targets
-(n, n_output, d), split into train and test. Nothing is downloaded: the real series ship in
-`assets/` (see assets/DATA-README.md for their licences and citations) and are normalised at
-load time, never rewritten.
+(n, n_output, d), split into train and test; the synthetic series also have a validation
+split, as in the paper. Nothing is downloaded: the real series ship in `assets/` (see
+assets/DATA-README.md for their licences and citations) and are normalised at load time,
+never rewritten.
 """
 
 import io
@@ -35,6 +36,8 @@ class Dataset:
     train_breaks: np.ndarray | None = None  # (n_train,) index of the step in the whole series
     test_breaks: np.ndarray | None = None  # (n_test,)
     info: dict = field(default_factory=dict)  # settings and provenance, shown by the app
+    val_x: np.ndarray | None = None  # (n_val, n_input, d): a validation split, where the data set has one
+    val_y: np.ndarray | None = None  # (n_val, n_output, d)
 
     @property
     def n_input(self) -> int:
@@ -52,7 +55,7 @@ class Dataset:
 def make_synthetic(
     n: int = 500, n_input: int = 20, n_output: int = 20, sigma: float = 0.01, seed: int = 0, noise: str = "uniform"
 ) -> Dataset:
-    """The DILATE paper's synthetic step series, n for training and n for testing.
+    """The DILATE paper's synthetic step series: n for training, n for testing, n for validation.
 
     Each series of length n_input + n_output is noise of scale sigma plus two peaks in the
     input part, at i1 in [1, n_input / 2] and i2 in [n_input / 2, n_input - 2] (the paper's
@@ -69,9 +72,28 @@ def make_synthetic(
     if noise not in NOISE_KINDS:
         raise ValueError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}.")
     seed = check_number("seed", seed, 0, 2**32 - 1, whole=True)
-    # Separate streams: the same seed gives the same peaks and steps whatever the noise.
-    rng, noise_rng = np.random.default_rng(seed).spawn(2)
-    count, length, half = 2 * n, n_input + n_output, n_input // 2
+    # Separate streams: the same seed gives the same peaks and steps whatever the noise, and
+    # the validation series (drawn last) leave the training and test series as they were.
+    rng, noise_rng, val_rng, val_noise_rng = np.random.default_rng(seed).spawn(4)
+    series, breaks = _step_series(2 * n, n_input, n_output, sigma, noise, rng, noise_rng)
+    val_series, _ = _step_series(n, n_input, n_output, sigma, noise, val_rng, val_noise_rng)
+    return Dataset(
+        name="synthetic",
+        train_x=series[:n, :n_input],
+        train_y=series[:n, n_input:],
+        test_x=series[n:, :n_input],
+        test_y=series[n:, n_input:],
+        train_breaks=breaks[:n],
+        test_breaks=breaks[n:],
+        info={"n": n, "n_input": n_input, "n_output": n_output, "sigma": sigma, "seed": seed, "noise": noise},
+        val_x=val_series[:, :n_input],
+        val_y=val_series[:, n_input:],
+    )
+
+
+def _step_series(count, n_input, n_output, sigma, noise, rng, noise_rng) -> tuple[np.ndarray, np.ndarray]:
+    """count step series (count, n_input + n_output, 1) float32 and their breakpoints (count,)."""
+    length, half = n_input + n_output, n_input // 2
     if noise == "uniform":
         series = sigma * noise_rng.random((count, length))
     else:
@@ -84,17 +106,7 @@ def make_synthetic(
     series[rows, i1] += j1
     series[rows, i2] += j2
     series += (j2 - j1)[:, None] * (np.arange(length)[None, :] >= breaks[:, None])
-    series = series.astype(np.float32)[:, :, None]  # (2n, length, 1)
-    return Dataset(
-        name="synthetic",
-        train_x=series[:n, :n_input],
-        train_y=series[:n, n_input:],
-        test_x=series[n:, :n_input],
-        test_y=series[n:, n_input:],
-        train_breaks=breaks[:n],
-        test_breaks=breaks[n:],
-        info={"n": n, "n_input": n_input, "n_output": n_output, "sigma": sigma, "seed": seed, "noise": noise},
-    )
+    return series.astype(np.float32)[:, :, None], breaks
 
 
 def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:

@@ -64,7 +64,11 @@ class Config:
     batch_size: int = 100
     epochs: int = 500
     seed: int = 0  # initial weights and batch order
-    eval_every: int = 10  # epochs between test evaluations
+    eval_every: int = 10  # epochs between test (and validation) evaluations
+    # The paper's early stopping: every eval_every epochs each model's loss on a validation split
+    # (the synthetic one, else the last fifth of the training windows, which then do not train);
+    # evaluate(best=True) uses each model's weights from its lowest one.
+    select_on_validation: bool = False
     n_preview: int = 5  # fixed test series whose forecasts are reported
     device: str = "cpu"
     parallel: bool = True  # one thread per model; the same numbers as training them in turn
@@ -79,6 +83,9 @@ class Config:
             raise ValueError(f"model must be one of {', '.join(MODELS)}.")
         if not self.losses or not set(self.losses) <= set(ALL_LOSSES) or len(set(self.losses)) != len(self.losses):
             raise ValueError(f"losses must be distinct names among {', '.join(ALL_LOSSES)}.")
+        for name in ("select_on_validation", "parallel"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
         if self.noise not in ("uniform", "gaussian"):
             raise ValueError("noise must be 'uniform' or 'gaussian'.")
         for name, low, high, whole in NUMERIC_SETTINGS:
@@ -105,6 +112,21 @@ def load_dataset(config: Config) -> data_module.Dataset:
     raise ValueError("A run on a CSV file needs its data set: pass it to Trainer.load(path, dataset).")
 
 
+VALIDATION_FRACTION = 0.2  # of the training windows, for data sets without a validation split
+
+
+def validation_split(dataset: data_module.Dataset) -> tuple[np.ndarray, ...]:
+    """(train_x, train_y, val_x, val_y): the data set's validation split, or else its last
+    VALIDATION_FRACTION of training windows (the latest ones, for windows cut in time order)."""
+    if dataset.val_x is not None:
+        return dataset.train_x, dataset.train_y, dataset.val_x, dataset.val_y
+    n_train = len(dataset.train_x)
+    cut = n_train - max(1, int(round(VALIDATION_FRACTION * n_train)))
+    if cut < 1:
+        raise ValueError(f"Selecting on validation needs at least 2 training windows, got {n_train}.")
+    return dataset.train_x[:cut], dataset.train_y[:cut], dataset.train_x[cut:], dataset.train_y[cut:]
+
+
 def preview_indices(n_test: int, n_preview: int) -> np.ndarray:
     """The fixed test series whose forecasts the reports carry: n_preview spread evenly."""
     return np.linspace(0, n_test - 1, min(n_preview, n_test)).astype(int)
@@ -118,6 +140,7 @@ class EpochReport:
     seconds: float  # wall time of this epoch's training and evaluation
     train: dict[str, dict[str, float]]  # loss -> {'loss', 'shape', 'temporal'} means over batches
     test: dict[str, dict[str, float]] | None = None  # loss -> {'mse', 'dtw', 'tdi'}, eval epochs only
+    val: dict[str, float] | None = None  # loss -> its own loss on the validation split (select_on_validation)
     previews: dict[str, list] | None = None  # loss -> forecasts (n_preview, n_output, d), eval epochs
     timing: dict[str, float] = field(default_factory=dict)  # seconds: forward, loss, backward, optimizer, eval
 
@@ -145,8 +168,13 @@ class Trainer:
         self.models = {name: copy.deepcopy(first).to(self.device) for name in config.losses}
         self.optimizers = {name: torch.optim.Adam(m.parameters(), lr=config.lr) for name, m in self.models.items()}
         self.reports: list[EpochReport] = []
-        self._train_x = torch.from_numpy(dataset.train_x).to(self.device)
-        self._train_y = torch.from_numpy(dataset.train_y).to(self.device)
+        train_x, train_y, val_x, val_y = dataset.train_x, dataset.train_y, None, None
+        if config.select_on_validation:
+            train_x, train_y, val_x, val_y = validation_split(dataset)
+            self._val_x, self._val_y = torch.from_numpy(val_x).to(self.device), torch.from_numpy(val_y).to(self.device)
+        self.best: dict[str, dict] = {}  # loss -> {'epoch', 'loss', 'state'}: its lowest validation loss so far
+        self._train_x = torch.from_numpy(train_x).to(self.device)
+        self._train_y = torch.from_numpy(train_y).to(self.device)
         self._test_x = torch.from_numpy(dataset.test_x).to(self.device)
         self._test_y = torch.from_numpy(dataset.test_y).to(self.device)
         self.preview_index = preview_indices(len(dataset.test_x), config.n_preview)
@@ -155,23 +183,54 @@ class Trainer:
     def epoch(self) -> int:
         return len(self.reports)
 
-    def predict(self, x, batch_size: int = 1000) -> dict[str, np.ndarray]:
-        """Forecasts of every model for inputs (n, n_input, d), tensor or array -> loss -> (n, n_output, d)."""
-        x = torch.as_tensor(x, dtype=torch.float32)
+    def best_models(self) -> dict[str, torch.nn.Module]:
+        """Each model with its weights from its lowest validation loss (its current ones if none was measured)."""
+        models = {}
+        for name, model in self.models.items():
+            if name in self.best:
+                model = copy.deepcopy(model)
+                model.load_state_dict(self.best[name]["state"])
+            models[name] = model
+        return models
+
+    def _forecasts(self, models: dict, x: torch.Tensor, batch_size: int = 1000) -> dict[str, torch.Tensor]:
+        """loss -> forecasts (n, n_output, d) of its model for inputs x (n, n_input, d), without gradients."""
         out = {}
         with torch.no_grad():
-            for name, model in self.models.items():
+            for name, model in models.items():
                 model.eval()
-                parts = [model(x[i : i + batch_size].to(self.device)) for i in range(0, len(x), batch_size)]
-                out[name] = torch.cat(parts).cpu().numpy()
+                out[name] = torch.cat(
+                    [model(x[i : i + batch_size].to(self.device)) for i in range(0, len(x), batch_size)]
+                )
                 model.train()
         return out
 
-    def evaluate(self) -> dict[str, dict[str, float]]:
-        """Test MSE, DTW and TDI of every model."""
-        predictions = self.predict(self._test_x)
+    def predict(self, x, best: bool = False) -> dict[str, np.ndarray]:
+        """Forecasts of every model for inputs (n, n_input, d), tensor or array -> loss -> (n, n_output, d).
+
+        best: with each model's weights from its lowest validation loss (see `best_models`).
+        """
+        x = torch.as_tensor(x, dtype=torch.float32)
+        models = self.best_models() if best else self.models
+        return {name: pred.cpu().numpy() for name, pred in self._forecasts(models, x).items()}
+
+    def evaluate(self, best: bool = False) -> dict[str, dict[str, float]]:
+        """Test MSE, DTW and TDI of every model (best: with its best validation weights)."""
+        predictions = self.predict(self._test_x, best)
         target = self.dataset.test_y
         return {name: evaluate(pred, target) for name, pred in predictions.items()}
+
+    def _validate(self, epoch: int) -> dict[str, float]:
+        """Each model's own training loss on the validation split; remembers the best weights."""
+        losses = {}
+        for name, pred in self._forecasts(self.models, self._val_x).items():
+            with torch.no_grad():
+                loss = _training_loss(name, pred, self._val_y, self.config.alpha, self.config.gamma)[0].item()
+            losses[name] = loss
+            if name not in self.best or loss < self.best[name]["loss"]:
+                state = copy.deepcopy(self.models[name].state_dict())
+                self.best[name] = {"epoch": epoch, "loss": loss, "state": state}
+        return losses
 
     def _train_epoch(self, name: str, batches: list[torch.Tensor]) -> tuple[np.ndarray, dict[str, float]]:
         """One epoch of one model: batch, forward, loss, zero_grad, backward, step.
@@ -232,6 +291,8 @@ class Trainer:
                 if report.epoch % config.eval_every == 0 or report.epoch == 1:
                     t0 = time.perf_counter()
                     report.test = self.evaluate()
+                    if config.select_on_validation:
+                        report.val = self._validate(report.epoch)
                     previews = self.predict(self._test_x[self.preview_index])
                     report.previews = {name: p.tolist() for name, p in previews.items()}
                     timing["eval"] = time.perf_counter() - t0
@@ -252,6 +313,7 @@ class Trainer:
                 "models": {name: model.state_dict() for name, model in self.models.items()},
                 "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
                 "reports": [asdict(report) for report in self.reports],
+                "best": self.best,
             },
             path,
         )
@@ -266,4 +328,5 @@ class Trainer:
             model.load_state_dict(state["models"][name])
             trainer.optimizers[name].load_state_dict(state["optimizers"][name])
         trainer.reports = [EpochReport(**report) for report in state["reports"]]
+        trainer.best = state.get("best", {})
         return trainer

@@ -28,7 +28,7 @@ gamma = st.select_slider(
 state.set_query(series=series, gamma=gamma)
 
 x, y = dataset.test_x[series], dataset.test_y[series]
-predictions = trainer.predict(x[None])
+predictions = trainer.predict(x[None], best=trainer.config.select_on_validation)
 breakpoint = int(dataset.test_breaks[series]) if dataset.test_breaks is not None else None
 columns = st.columns(len(predictions))
 for column, (name, forecast) in zip(columns, predictions.items(), strict=True):

@@ -16,7 +16,7 @@ trainer, dataset, job = finished_run()
 
 @st.cache_data(max_entries=4, show_spinner="Scoring every test series...")
 def scores(job_id: int, epoch: int, _trainer, _dataset):
-    predictions = _trainer.predict(_dataset.test_x)
+    predictions = _trainer.predict(_dataset.test_x, best=_trainer.config.select_on_validation)
     return {name: per_series(pred, _dataset.test_y) for name, pred in predictions.items()}
 
 
@@ -31,7 +31,12 @@ for metric, scale in SCALES.items():
             row["paper (Table 1)"] = f"{mean:g} ± {std:g}"
         rows.append(row)
 table = pd.DataFrame(rows)
-st.subheader(f"Test metrics after {job.epoch} epochs (MSE ×100, DTW ×100, TDI ×10)")
+if job.config.select_on_validation:
+    epochs = ", ".join(f"{charts.LABELS[name]} {best['epoch']}" for name, best in trainer.best.items())
+    st.subheader("Test metrics with each model's best validation weights (MSE ×100, DTW ×100, TDI ×10)")
+    st.caption(f"Out of {job.epoch} epochs, the lowest validation loss came at epoch: {epochs}.")
+else:
+    st.subheader(f"Test metrics after {job.epoch} epochs (MSE ×100, DTW ×100, TDI ×10)")
 if paper:
     st.caption("The paper's values are means over 10 runs of 500 epochs with early stopping; your settings may differ.")
 st.dataframe(table, hide_index=True)

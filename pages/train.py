@@ -100,6 +100,16 @@ with st.form("train.settings"):
             key="train.divergence",
             help="A fourth model, trained with sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2 (Blondel et al. 2021).",
         )
+        select_best = st.checkbox(
+            "Keep each model's best validation weights",
+            q("best", 0, 0, 1) == 1,
+            key="train.select_best",
+            help=(
+                "The paper's early stopping: at each evaluation every model's loss on a validation split "
+                "(the synthetic data's own, else the last fifth of the training windows) is measured, and "
+                "Results and Alignments use the weights of its lowest one."
+            ),
+        )
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
 
 if start:
@@ -114,6 +124,7 @@ if start:
         model=model,
         hidden=hidden,
         losses=(*LOSSES, "sdtw_div") if divergence else LOSSES,
+        select_on_validation=select_best,
     )
     try:
         job = pool.submit(state.owner(), config, dataset, int(epochs))
@@ -130,6 +141,7 @@ if start:
         model=model,
         hidden=hidden,
         divergence=int(divergence),
+        best=int(select_best),
     )
     st.session_state[state.JOB_KEY] = job.id
     st.session_state["train.history"] = []
@@ -162,6 +174,11 @@ def draw(job) -> None:
     if not reports:
         return
     st.plotly_chart(charts.training_curves(reports))
+    validated = [r for r in reports if r.get("val")]
+    if validated:
+        best = {name: min(validated, key=lambda r: r["val"][name])["epoch"] for name in validated[-1]["val"]}
+        epochs = ", ".join(f"{charts.LABELS[name]} {epoch}" for name, epoch in best.items())
+        st.caption(f"Lowest validation loss so far at epoch: {epochs}. Results and Alignments use those weights.")
     st.plotly_chart(charts.metric_curves(reports))
     last = next((r for r in reversed(reports) if r.get("previews")), None)
     if last is not None:

@@ -1,5 +1,7 @@
 """Every page through Streamlit's AppTest: it runs, its widgets work, bad input gets a message."""
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -131,3 +133,23 @@ def test_playground_scores_a_late_step_and_follows_its_sliders(app):
 def test_train_page_offers_the_divergence_as_a_fourth_loss(app):
     at = show(show(app, "data"), "train")
     assert at.checkbox(key="train.divergence").value is False
+
+
+def test_a_run_that_keeps_its_best_validation_weights_is_scored_with_them(app):
+    at = show(show(app, "data"), "train")
+    at.number_input(key="train.epochs").set_value(4)
+    at.slider(key="train.eval_every").set_value(1)
+    at.checkbox(key="train.select_best").check()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and at.query_params["best"] == "1"
+    for _ in range(240):  # the live view redraws on its own in a browser; here the test asks
+        if at.success:
+            break
+        time.sleep(0.5)
+        at.run()
+    assert "done after 4 epochs" in at.success[0].value
+    assert any("Lowest validation loss so far at epoch" in c.value for c in at.caption)
+    at = show(at, "results")
+    assert at.subheader[0].value.startswith("Test metrics with each model's best validation weights")
+    assert "the lowest validation loss came at epoch" in at.caption[0].value
+    show(at, "alignments")

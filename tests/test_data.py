@@ -36,6 +36,21 @@ def test_synthetic_follows_the_papers_recipe():
     assert breaks.min() >= 10 - 3 and breaks.max() <= 18 + 17 + 3
 
 
+def test_synthetic_validation_split_is_a_third_draw_of_the_same_recipe():
+    data = make_synthetic(n=3000, sigma=0.0, seed=5)
+    again = make_synthetic(n=3000, sigma=0.0, seed=5)
+    assert data.val_x.shape == data.train_x.shape and data.val_y.shape == data.train_y.shape
+    np.testing.assert_array_equal(data.val_x, again.val_x)
+    # New series, not copies of training or test ones (the first ones differ)...
+    assert not np.array_equal(data.val_x[:10], data.train_x[:10])
+    assert not np.array_equal(data.val_x[:10], data.test_x[:10])
+    # ...with the same statistics: the step heights j2 - j1 (last value) and the peak positions.
+    for split in ("train", "test"):
+        x, y = getattr(data, f"{split}_x")[:, :, 0], getattr(data, f"{split}_y")[:, :, 0]
+        assert abs(y[:, -1].mean() - data.val_y[:, -1, 0].mean()) < 0.03  # mean 0, sd 0.41, n 3000
+        assert abs((x > 0).sum(axis=1).mean() - (data.val_x[:, :, 0] > 0).sum(axis=1).mean()) < 0.1
+
+
 def test_synthetic_noise_kinds():
     uniform = make_synthetic(n=2000, sigma=0.5, seed=1, noise="uniform")
     gaussian = make_synthetic(n=2000, sigma=0.5, seed=1, noise="gaussian")

@@ -99,6 +99,41 @@ def test_checkpoint_round_trip(tmp_path):
     assert [r.train for r in list(loaded.run(1))] == [r.train for r in list(trainer.run(1))]
 
 
+def test_selecting_on_validation_keeps_each_models_weights_from_its_best_epoch():
+    config = Config(**TINY, lr=3e-2, select_on_validation=True)
+    trainer, reports = run(config, 8)
+    assert len(trainer._train_x) == config.n_series  # the synthetic data bring their own validation split
+    for name in config.losses:
+        losses = {r.epoch: r.val[name] for r in reports if r.val is not None}
+        assert list(losses) == [1, 2, 4, 6, 8]
+        best_epoch = min(losses, key=losses.get)
+        assert trainer.best[name]["epoch"] == best_epoch and trainer.best[name]["loss"] == losses[best_epoch]
+        # Training is deterministic, so the kept weights are those of a run stopped at that epoch.
+        stopped, _ = run(config, best_epoch)
+        np.testing.assert_array_equal(
+            trainer.predict(trainer.dataset.test_x, best=True)[name], stopped.predict(stopped.dataset.test_x)[name]
+        )
+    assert trainer.evaluate(best=True) != trainer.evaluate()  # some model got worse after its best epoch
+
+
+def test_validation_comes_from_the_last_training_windows_when_the_data_have_none(tmp_path):
+    dataset = make_synthetic(40)
+    dataset.val_x = dataset.val_y = None
+    config = Config(**TINY, select_on_validation=True)
+    trainer = Trainer(config, dataset)
+    np.testing.assert_array_equal(trainer._train_x.numpy(), dataset.train_x[:32])
+    np.testing.assert_array_equal(trainer._val_x.numpy(), dataset.train_x[32:])
+    list(trainer.run(2))
+    path = tmp_path / "run.pt"
+    trainer.save(path)
+    loaded = Trainer.load(path, dataset)
+    assert loaded.best.keys() == trainer.best.keys()
+    for name in config.losses:
+        np.testing.assert_array_equal(
+            loaded.predict(dataset.test_x, best=True)[name], trainer.predict(dataset.test_x, best=True)[name]
+        )
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
@@ -107,6 +142,7 @@ def test_checkpoint_round_trip(tmp_path):
         ({"losses": ("mse", "huber")}, "losses must be distinct names among"),
         ({"dataset": "traffic"}, "dataset must be one of"),
         ({"batch_size": 0}, "batch_size"),
+        ({"select_on_validation": "yes"}, "select_on_validation must be True or False"),
     ],
 )
 def test_config_rejects_bad_settings(changes, message):
@@ -126,6 +162,13 @@ def test_cli_train_and_reproduce(tmp_path, capsys):
     assert "tdi,dilate" in table[-1] and table[-1].endswith(",14.8,1.29")
     markdown = (tmp_path / "reproduce_synthetic_seq2seq.md").read_text()
     assert "python -m dilate_core reproduce" in markdown or "Command:" in markdown
+    assert "after the last epoch" in markdown and "lowest validation loss" not in markdown
+    assert main(["reproduce", *common, "--runs", "1", "--select-on-validation", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "reproduce_synthetic_seq2seq_validation.csv").read_text().splitlines()
+    assert table[0] == "metric,loss,ours_mean,ours_std,validation_mean,validation_std,paper_mean,paper_std"
+    assert len(table) == 1 + 9 and table[-1].endswith(",14.8,1.29")
+    markdown = (tmp_path / "reproduce_synthetic_seq2seq_validation.md").read_text()
+    assert "| metric | loss | ours, last epoch | ours, best validation epoch | paper |" in markdown
 
 
 def test_cli_rejects_bad_settings_with_a_message(capsys):
