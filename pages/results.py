@@ -38,7 +38,7 @@ if job.config.select_on_validation:
 else:
     st.subheader(f"Test metrics after {job.epoch} epochs (MSE ×100, DTW ×100, TDI ×10)")
 if paper:
-    st.caption("The paper's values are means over 10 runs of 500 epochs with early stopping; your settings may differ.")
+    st.caption("The paper's values: means over 10 runs, early stopping up to 1000 epochs; your settings may differ.")
 st.dataframe(table, hide_index=True)
 figure = charts.metric_distributions(per_loss)
 st.plotly_chart(figure)
