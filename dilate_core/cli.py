@@ -143,7 +143,8 @@ def reproduce_command(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        stem = out / f"reproduce_{config.dataset}_{config.model}{'_validation' if config.select_on_validation else ''}"
+        protocol = "_validation" if config.select_on_validation else ""
+        stem = out / f"reproduce_{config.dataset}_{config.model}_{config.epochs}ep{protocol}"
         with open(stem.with_suffix(".csv"), "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(header + ["paper_mean", "paper_std"])

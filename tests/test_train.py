@@ -156,18 +156,18 @@ def test_cli_train_and_reproduce(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "MSE x100" in out and "dilate" in out and (tmp_path / "run.pt").exists()
     assert main(["reproduce", *common, "--runs", "2", "--out", str(tmp_path)]) == 0
-    table = (tmp_path / "reproduce_synthetic_seq2seq.csv").read_text().splitlines()
+    table = (tmp_path / "reproduce_synthetic_seq2seq_2ep.csv").read_text().splitlines()
     assert table[0] == "metric,loss,ours_mean,ours_std,paper_mean,paper_std"
     assert len(table) == 1 + 9
     assert "tdi,dilate" in table[-1] and table[-1].endswith(",14.8,1.29")
-    markdown = (tmp_path / "reproduce_synthetic_seq2seq.md").read_text()
+    markdown = (tmp_path / "reproduce_synthetic_seq2seq_2ep.md").read_text()
     assert "python -m dilate_core reproduce" in markdown or "Command:" in markdown
     assert "after the last epoch" in markdown and "lowest validation loss" not in markdown
     assert main(["reproduce", *common, "--runs", "1", "--select-on-validation", "--out", str(tmp_path)]) == 0
-    table = (tmp_path / "reproduce_synthetic_seq2seq_validation.csv").read_text().splitlines()
+    table = (tmp_path / "reproduce_synthetic_seq2seq_2ep_validation.csv").read_text().splitlines()
     assert table[0] == "metric,loss,ours_mean,ours_std,validation_mean,validation_std,paper_mean,paper_std"
     assert len(table) == 1 + 9 and table[-1].endswith(",14.8,1.29")
-    markdown = (tmp_path / "reproduce_synthetic_seq2seq_validation.md").read_text()
+    markdown = (tmp_path / "reproduce_synthetic_seq2seq_2ep_validation.md").read_text()
     assert "| metric | loss | ours, last epoch | ours, best validation epoch | paper |" in markdown
 
 
