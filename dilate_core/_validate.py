@@ -35,8 +35,12 @@ def check_alpha(alpha) -> float:
     return float(alpha)
 
 
-def not_finite_error(name: str) -> ValueError:
-    return ValueError(f"{name} contains NaN or infinite values; clean or drop them first.")
+class NotFiniteError(ValueError):
+    """A tensor holds NaN or infinite values."""
+
+
+def not_finite_error(name: str) -> NotFiniteError:
+    return NotFiniteError(f"{name} contains NaN or infinite values; clean or drop them first.")
 
 
 def check_finite(x: torch.Tensor, name: str) -> None:

@@ -8,6 +8,7 @@ compute in float64 and hand back the caller's dtype and device.
 """
 
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numba
@@ -17,6 +18,7 @@ from torch.autograd.function import once_differentiable
 
 from dilate_core import _kernels, _scratch, _wavefront
 from dilate_core._validate import (
+    NotFiniteError,
     check_alpha,
     check_costs,
     check_finite,
@@ -257,6 +259,18 @@ def _omega(N: int, M: int, device: torch.device, dtype: torch.dtype) -> torch.Te
     return (i - j) ** 2
 
 
+@contextmanager
+def _costs_of_finite_series():
+    """Costs of series already checked finite can only be non-finite by overflow: say so."""
+    try:
+        yield
+    except NotFiniteError:
+        raise ValueError(
+            "The squared distances between pred and target overflow their dtype; scale the series down "
+            "(e.g. standardise them) or use float64."
+        ) from None
+
+
 def dilate_loss(
     pred: torch.Tensor, target: torch.Tensor, alpha: float = 0.5, gamma: float = 0.01, backend: str = "auto"
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -285,7 +299,8 @@ def dilate_loss(
     check_series_pair(pred, target)
     alpha = check_alpha(alpha)
     D = cost_matrix(target, pred)  # (B, N, M)
-    values, alignment = _soft_dtw_and_alignment(D, gamma, backend)
+    with _costs_of_finite_series():
+        values, alignment = _soft_dtw_and_alignment(D, gamma, backend)
     N, M = D.shape[1:]
     if alpha == 1.0:
         alignment = alignment.detach()  # the temporal term is reported only: skip its backward sweeps
@@ -305,7 +320,8 @@ def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float =
     """
     check_series_pair(pred, target)
     gamma = check_gamma(gamma)
-    cross = soft_dtw(cost_matrix(target, pred), gamma)
-    self_target = soft_dtw(cost_matrix(target, target), gamma)
-    self_pred = soft_dtw(cost_matrix(pred, pred), gamma)
+    with _costs_of_finite_series():
+        cross = soft_dtw(cost_matrix(target, pred), gamma)
+        self_target = soft_dtw(cost_matrix(target, target), gamma)
+        self_pred = soft_dtw(cost_matrix(pred, pred), gamma)
     return cross - (self_target + self_pred) / 2

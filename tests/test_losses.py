@@ -222,6 +222,17 @@ def test_one_bad_cost_anywhere_in_a_batch_is_reported(backend, dtype, bad):
             soft_alignment(D, 0.1, backend=backend)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_series_whose_distances_overflow_get_a_message_about_the_series(backend):
+    pred = torch.full((2, 5, 1), 1e20, dtype=torch.float32)  # finite, but 1e40 overflows float32
+    target = torch.zeros(2, 5, 1)
+    with pytest.raises(ValueError, match="squared distances between pred and target overflow"):
+        dilate_loss(pred, target, backend=backend)
+    with pytest.raises(ValueError, match="squared distances between pred and target overflow"):
+        losses.soft_dtw_divergence(pred, target)
+    dilate_loss(pred.double(), target.double(), backend=backend)  # float64 holds them
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 def test_soft_dtw_gradient_is_the_scaled_alignment_in_the_callers_dtype(dtype):
     # soft_dtw runs the alignment sweep only in its backward, writing g_b E_b straight into the
