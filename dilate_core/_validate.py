@@ -36,16 +36,15 @@ def check_alpha(alpha) -> float:
 
 
 class NotFiniteError(ValueError):
-    """A tensor holds NaN or infinite values."""
+    """The tensor called `name` holds NaN or infinite values."""
 
-
-def not_finite_error(name: str) -> NotFiniteError:
-    return NotFiniteError(f"{name} contains NaN or infinite values; clean or drop them first.")
+    def __init__(self, name: str):
+        super().__init__(f"{name} contains NaN or infinite values; clean or drop them first.")
 
 
 def check_finite(x: torch.Tensor, name: str) -> None:
     if not bool(torch.isfinite(x).all()):
-        raise not_finite_error(name)
+        raise NotFiniteError(name)
 
 
 def check_costs(D) -> None:

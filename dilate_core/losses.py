@@ -24,7 +24,6 @@ from dilate_core._validate import (
     check_finite,
     check_gamma,
     check_series_pair,
-    not_finite_error,
 )
 
 BACKENDS = ("auto", "numba", "torch")
@@ -62,7 +61,7 @@ class _NumbaSweeps:
         with KERNEL_LOCK:
             not_finite = _kernels.soft_dtw_forward(_kernel_input(D), gamma, self._P, values, numba.get_num_threads())
         if not_finite:
-            raise not_finite_error("D")
+            raise NotFiniteError("D")
         self.values = torch.from_numpy(values)
 
     def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -157,10 +156,11 @@ class _SoftDTWValue(torch.autograd.Function):
         return ctx.sweeps.alignment(grad_values, ctx.dtype).to(ctx.device), None, None
 
 
-def _soft_dtw_and_alignment(D, gamma, backend):
+def _checked_apply(function, D, gamma, backend):
+    """function.apply(D, gamma, backend) after checking D, gamma and the backend."""
     check_costs(D)
     gamma = check_gamma(gamma)
-    return _SoftDTW.apply(D, gamma, _pick_backend(D, backend))
+    return function.apply(D, gamma, _pick_backend(D, backend))
 
 
 def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
@@ -183,9 +183,7 @@ def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tens
     -------
     values : tensor, shape (B,), D's dtype and device; differentiable, d/dD = soft_alignment(D).
     """
-    check_costs(D)
-    gamma = check_gamma(gamma)
-    return _SoftDTWValue.apply(D, gamma, _pick_backend(D, backend))
+    return _checked_apply(_SoftDTWValue, D, gamma, backend)
 
 
 def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
@@ -206,7 +204,7 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     -------
     E : tensor, shape (B, N, M), D's dtype and device.
     """
-    _, alignment = _soft_dtw_and_alignment(D, gamma, backend)
+    _, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
     return alignment
 
 
@@ -300,7 +298,7 @@ def dilate_loss(
     alpha = check_alpha(alpha)
     D = cost_matrix(target, pred)  # (B, N, M)
     with _costs_of_finite_series():
-        values, alignment = _soft_dtw_and_alignment(D, gamma, backend)
+        values, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
     N, M = D.shape[1:]
     if alpha == 1.0:
         alignment = alignment.detach()  # the temporal term is reported only: skip its backward sweeps

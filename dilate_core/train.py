@@ -168,7 +168,7 @@ class Trainer:
         self.models = {name: copy.deepcopy(first).to(self.device) for name in config.losses}
         self.optimizers = {name: torch.optim.Adam(m.parameters(), lr=config.lr) for name, m in self.models.items()}
         self.reports: list[EpochReport] = []
-        train_x, train_y, val_x, val_y = dataset.train_x, dataset.train_y, None, None
+        train_x, train_y = dataset.train_x, dataset.train_y
         if config.select_on_validation:
             train_x, train_y, val_x, val_y = validation_split(dataset)
             self._val_x, self._val_y = torch.from_numpy(val_x).to(self.device), torch.from_numpy(val_y).to(self.device)
