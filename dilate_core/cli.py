@@ -57,6 +57,14 @@ def _progress(report, total: int, stream=sys.stderr) -> None:
     stream.flush()
 
 
+def _train(trainer: Trainer) -> float:
+    """Run the trainer's configured epochs with a progress bar on stderr; returns the seconds taken."""
+    start = time.perf_counter()
+    for report in trainer.run():
+        _progress(report, trainer.config.epochs)
+    return time.perf_counter() - start
+
+
 def metrics_table(results: dict[str, dict[str, float]]) -> str:
     """A plain-text table: one row per loss, the paper's scaled MSE, DTW and TDI."""
     lines = [f"{'loss':<10} {'MSE x100':>10} {'DTW x100':>10} {'TDI x10':>10}"]
@@ -73,10 +81,8 @@ def train_command(args) -> int:
     config = _config_from(args)
     warmup()
     trainer = Trainer(config, load_dataset(config))
-    start = time.perf_counter()
-    for report in trainer.run():
-        _progress(report, config.epochs)
-    sys.stderr.write(f"\n{config.epochs} epochs in {time.perf_counter() - start:.1f} s\n")
+    seconds = _train(trainer)
+    sys.stderr.write(f"\n{config.epochs} epochs in {seconds:.1f} s\n")
     print(metrics_table(trainer.evaluate(best=config.select_on_validation)))
     if trainer.best:
         print("weights from the epochs of lowest validation loss: " + best_epochs(trainer))
@@ -103,10 +109,8 @@ def reproduce_command(args) -> int:
     for run in range(args.runs):
         run_config = replace(config, seed=config.seed + run, data_seed=config.data_seed + run)
         trainer = Trainer(run_config, load_dataset(run_config))
-        start = time.perf_counter()
-        for report in trainer.run():
-            _progress(report, run_config.epochs)
-        sys.stderr.write(f"\nrun {run + 1}/{args.runs}: {time.perf_counter() - start:.1f} s\n")
+        seconds = _train(trainer)
+        sys.stderr.write(f"\nrun {run + 1}/{args.runs}: {seconds:.1f} s\n")
         for column in columns:
             runs[column].append(trainer.evaluate(best=column == "validation"))
         if trainer.best:
@@ -121,8 +125,8 @@ def reproduce_command(args) -> int:
                 row += [values.mean(), values.std()]
             rows.append(row + list(paper.get((metric, loss), (float("nan"), float("nan")))))
     command = "python -m dilate_core " + shlex.join(sys.argv[1:])
-    header = ["metric", "loss", "ours_mean", "ours_std"]
-    header += ["validation_mean", "validation_std"] if config.select_on_validation else []
+    prefixes = {"last": "ours", "validation": "validation"}
+    header = ["metric", "loss", *[f"{prefixes[column]}_{part}" for column in columns for part in ("mean", "std")]]
     titles = {"last": "ours, last epoch", "validation": "ours, best validation epoch"}
     markdown = [
         f"# {config.dataset}, {config.model}: {args.runs} runs of {config.epochs} epochs",
