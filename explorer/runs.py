@@ -2,6 +2,7 @@
 
 from dilate_core.data import Dataset
 from dilate_core.train import Config
+from explorer.charts import LABELS
 
 
 def config_for(dataset: Dataset, **training) -> Config:
@@ -27,3 +28,8 @@ def config_for(dataset: Dataset, **training) -> Config:
 def history(previous: list[dict], job) -> list[dict]:
     """All epoch reports of a run: those of the runs it continues, then the job's own."""
     return list(previous) + (list(job.reports) if job is not None else [])
+
+
+def epochs_by_loss(epochs: dict[str, int]) -> str:
+    """'MSE 40, soft-DTW 50, DILATE 30' from {loss: epoch}, for the best-validation captions."""
+    return ", ".join(f"{LABELS[name]} {epoch}" for name, epoch in epochs.items())

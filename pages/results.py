@@ -7,7 +7,7 @@ import streamlit as st
 
 from dilate_core.cli import SCALES, paper_values
 from dilate_core.metrics import per_series
-from explorer import charts
+from explorer import charts, runs
 from explorer.finished import finished_run
 
 st.title("Results")
@@ -32,7 +32,7 @@ for metric, scale in SCALES.items():
         rows.append(row)
 table = pd.DataFrame(rows)
 if job.config.select_on_validation:
-    epochs = ", ".join(f"{charts.LABELS[name]} {best['epoch']}" for name, best in trainer.best.items())
+    epochs = runs.epochs_by_loss({name: best["epoch"] for name, best in trainer.best.items()})
     st.subheader("Test metrics with each model's best validation weights (MSE ×100, DTW ×100, TDI ×10)")
     st.caption(f"Out of {job.epoch} epochs, the lowest validation loss came at epoch: {epochs}.")
 else:

@@ -177,8 +177,10 @@ def draw(job) -> None:
     validated = [r for r in reports if r.get("val")]
     if validated:
         best = {name: min(validated, key=lambda r: r["val"][name])["epoch"] for name in validated[-1]["val"]}
-        epochs = ", ".join(f"{charts.LABELS[name]} {epoch}" for name, epoch in best.items())
-        st.caption(f"Lowest validation loss so far at epoch: {epochs}. Results and Alignments use those weights.")
+        st.caption(
+            f"Lowest validation loss so far at epoch: {runs.epochs_by_loss(best)}. "
+            "Results and Alignments use those weights."
+        )
     st.plotly_chart(charts.metric_curves(reports))
     last = next((r for r in reversed(reports) if r.get("previews")), None)
     if last is not None:
