@@ -39,12 +39,16 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
+        import numba
         import torch  # imported here: the process is spawned fresh
 
         import dilate_core
         from dilate_core.train import Trainer
 
+        # Both pools of threads, torch's and numba's: with numba at its default (every core) in each of
+        # several jobs, their idle threads spin against each other and an epoch takes 10-20 times longer.
         torch.set_num_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         dilate_core.warmup()
         if checkpoint is None:
             trainer = Trainer(Config.from_dict(config), dataset)
@@ -92,6 +96,7 @@ class Job:
     error: str | None = None
     submitted: float = field(default_factory=time.time)
     started: float | None = None
+    pid: int | None = None  # the worker process's id, once it has started
     _arguments: tuple = ()
     _channel: object = None
     _stop: object = None
@@ -234,7 +239,7 @@ class JobPool:
             except Exception:  # queue.Empty through the manager's proxy, or the manager is gone
                 return
             if kind == "started":
-                job.state, job.started = RUNNING, time.time()
+                job.state, job.started, job.pid = RUNNING, time.time(), payload
             elif kind == "report":
                 job.reports.append(payload)
             elif kind == "finished":

@@ -5,6 +5,7 @@ import io
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +33,18 @@ def wait(pool, job, states, timeout=120):
     return job
 
 
+def child_pids_seen(job) -> set[int]:
+    """The ids of this process's children while the job runs (its worker among them)."""
+    children = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        children |= {int(pid) for pid in (task / "children").read_text().split()}
+    return children
+
+
 def test_a_job_streams_reports_and_ends_with_a_checkpoint(pool):
     job = pool.submit("alice", CONFIG, DATA, epochs=3)
-    assert job._process is None or job._process.pid != os.getpid()  # never in the caller's process
+    wait(pool, job, (RUNNING, *FINAL_STATES))
+    assert job.pid != os.getpid() and job.pid in child_pids_seen(job)  # a process of its own
     wait(pool, job, FINAL_STATES)
     assert job.state == DONE and [r["epoch"] for r in job.reports] == [1, 2, 3]
     trainer = Trainer.load(io.BytesIO(job.checkpoint), DATA)
@@ -63,7 +73,7 @@ def test_a_queued_job_stopped_never_runs(pool):
     second = pool.submit("carol", CONFIG, DATA, epochs=5)
     pool.stop_all("carol")  # the session ended
     wait(pool, first, FINAL_STATES)
-    assert second.state == STOPPED and second.reports == [] and second._process is None
+    assert second.state == STOPPED and second.reports == [] and second.pid is None
     assert first.state == STOPPED
 
 
@@ -71,7 +81,7 @@ def test_a_killed_worker_fails_its_job_alone_and_the_slot_is_reused(pool):
     doomed = pool.submit("dave", CONFIG, DATA, epochs=500)
     wait(pool, doomed, (RUNNING,))
     after = pool.submit("erin", CONFIG, DATA, epochs=1)
-    os.kill(doomed._process.pid, signal.SIGKILL)
+    os.kill(doomed.pid, signal.SIGKILL)
     wait(pool, doomed, FINAL_STATES)
     assert doomed.state == FAILED and "stopped unexpectedly" in doomed.error
     assert wait(pool, after, FINAL_STATES).state == DONE  # the next job got the worker
