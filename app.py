@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from explorer import state
+from explorer import keys, server
 
 st.set_page_config(page_title="DILATE Explorer", page_icon=":material/show_chart:", layout="wide")
-state.compiled()
-state.owner()  # registers the session, so its jobs stop when it ends
+keys.set_defaults(st.session_state)
+server.compiled()
+server.owner()  # registers the session, so its jobs stop when it ends
 
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
@@ -19,7 +20,7 @@ pages = [
 navigation = st.navigation(pages)
 
 with st.sidebar:
-    dataset = st.session_state.get(state.DATA_KEY)
+    dataset = st.session_state.get(keys.DATA)
     if dataset is None:
         st.caption("No data yet: open **Data**.")
     else:
@@ -27,7 +28,7 @@ with st.sidebar:
             f"**Data**: {dataset.name}, {len(dataset.train_x)} train / {len(dataset.test_x)} test, "
             f"{dataset.n_input} → {dataset.n_output} steps"
         )
-    job = state.current_job()
+    job = server.current_job()
     if job is not None:
         st.caption(f"**Run** #{job.id}: {job.state}, epoch {job.epoch}")
 

@@ -9,17 +9,16 @@ import csv
 import shlex
 import sys
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from dilate_core import warmup
-from dilate_core.data import ASSETS
-from dilate_core.train import ALL_LOSSES, DATASETS, Config, Trainer, load_dataset
+from dilate_core import paper, warmup
+from dilate_core.settings import SETTINGS
+from dilate_core.sources import SOURCES
+from dilate_core.train import Config, Trainer, epochs_text, load_dataset
 
-SCALES = {"mse": 100.0, "dtw": 100.0, "tdi": 10.0}  # the paper reports MSE x100, DTW x100, TDI x10
-PAPER_DEFAULTS = {"ecg5000": {"n_input": 84, "n_output": 56}}
 PROTOCOLS = {
     "last": "each model tested with its weights after the last epoch, as in the published code.",
     "validation": (
@@ -30,23 +29,24 @@ PROTOCOLS = {
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = Config()
-    for f in fields(Config):
-        if f.name == "losses":
-            parser.add_argument("--losses", nargs="+", choices=ALL_LOSSES, default=list(defaults.losses))
-        elif f.name == "dataset":
-            parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
-        elif isinstance(getattr(defaults, f.name), bool):
-            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=None)
+    """One option per setting, with its help and default; unset options take the data source's defaults."""
+    for setting in SETTINGS.values():
+        default = setting.text(setting.default).replace(",", " ")
+        options = {"help": f"{setting.help} (default: {default})".replace("%", "%%"), "default": None}
+        if setting.kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif setting.kind is tuple:
+            options |= {"nargs": "+", "choices": setting.choices}
         else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(defaults, f.name)), default=None)
+            options |= {"type": setting.kind, "choices": setting.choices}
+        parser.add_argument(f"--{setting.name.replace('_', '-')}", **options)
 
 
 def _config_from(args) -> Config:
-    values = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
-    for key, value in PAPER_DEFAULTS.get(args.dataset, {}).items():
-        values.setdefault(key, value)
-    return Config(**values)
+    """The options given, then the data source's defaults (ECG5000: 84 -> 56 steps), then the settings'."""
+    given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
+    source = SOURCES[given.get("dataset", SETTINGS["dataset"].default)]
+    return Config(**(source.defaults | given))
 
 
 def _progress(report, total: int, stream=sys.stderr) -> None:
@@ -65,16 +65,13 @@ def _train(trainer: Trainer) -> float:
     return time.perf_counter() - start
 
 
-def metrics_table(results: dict[str, dict[str, float]]) -> str:
-    """A plain-text table: one row per loss, the paper's scaled MSE, DTW and TDI."""
-    lines = [f"{'loss':<10} {'MSE x100':>10} {'DTW x100':>10} {'TDI x10':>10}"]
+def metrics_table(results: dict[str, dict[str, float]], dataset: str) -> str:
+    """A plain-text table: one row per loss, MSE, DTW and TDI at the paper's scale for this data set."""
+    scales = paper.scales(dataset)
+    lines = [f"{'loss':<10} " + " ".join(f"{f'{m.upper()} x{s:g}':>10}" for m, s in scales.items())]
     for name, scores in results.items():
-        lines.append(f"{name:<10} " + " ".join(f"{scores[m] * SCALES[m]:>10.3f}" for m in SCALES))
+        lines.append(f"{name:<10} " + " ".join(f"{scores[m] * s:>10.3f}" for m, s in scales.items()))
     return "\n".join(lines)
-
-
-def best_epochs(trainer: Trainer) -> str:
-    return ", ".join(f"{name} {best['epoch']}" for name, best in trainer.best.items())
 
 
 def train_command(args) -> int:
@@ -83,23 +80,16 @@ def train_command(args) -> int:
     trainer = Trainer(config, load_dataset(config))
     seconds = _train(trainer)
     sys.stderr.write(f"\n{config.epochs} epochs in {seconds:.1f} s\n")
-    print(metrics_table(trainer.evaluate(best=config.select_on_validation)))
+    print(metrics_table(trainer.evaluate(best=config.select_on_validation), config.dataset))
     if trainer.best:
-        print("weights from the epochs of lowest validation loss: " + best_epochs(trainer))
+        print("weights from the epochs of lowest validation loss: " + epochs_text(trainer.best_epochs))
     if args.save:
         trainer.save(args.save)
         print(f"saved to {args.save}")
     return 0
 
 
-def paper_values(dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:
-    """(metric, loss) -> (mean, std) from assets/paper_table1.csv."""
-    with open(ASSETS / "paper_table1.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["dataset"] == dataset and r["model"] == model]
-    return {(r["metric"], r["loss"]): (float(r["mean"]), float(r["std"])) for r in rows}
-
-
-def reproduce_command(args) -> int:
+def reproduce_command(args, argv: list[str]) -> int:
     config = _config_from(args)
     warmup()
     # column -> one {loss: metrics} per run: the last epoch's weights, and with select_on_validation
@@ -114,17 +104,17 @@ def reproduce_command(args) -> int:
         for column in columns:
             runs[column].append(trainer.evaluate(best=column == "validation"))
         if trainer.best:
-            sys.stderr.write(f"lowest validation loss at epoch: {best_epochs(trainer)}\n")
-    paper = paper_values(config.dataset, config.model)
+            sys.stderr.write(f"lowest validation loss at epoch: {epochs_text(trainer.best_epochs)}\n")
+    reported = paper.table1(config.dataset, config.model)
     rows = []
-    for metric, scale in SCALES.items():
+    for metric, scale in paper.scales(config.dataset).items():
         for loss in config.losses:
             row = [metric, loss]
             for column in columns:
                 values = np.array([result[loss][metric] for result in runs[column]]) * scale
                 row += [values.mean(), values.std()]
-            rows.append(row + list(paper.get((metric, loss), (float("nan"), float("nan")))))
-    command = "python -m dilate_core " + shlex.join(sys.argv[1:])
+            rows.append(row + list(reported.get((metric, loss), (float("nan"), float("nan")))))
+    command = "python -m dilate_core " + shlex.join(argv)
     prefixes = {"last": "ours", "validation": "validation"}
     header = ["metric", "loss", *[f"{prefixes[column]}_{part}" for column in columns for part in ("mean", "std")]]
     titles = {"last": "ours, last epoch", "validation": "ours, best validation epoch"}
@@ -133,7 +123,7 @@ def reproduce_command(args) -> int:
         "",
         f"Command: `{command}`",
         "",
-        "MSE x100, DTW x100, TDI x10; mean ± std over runs; the paper's Table 1 beside ours.",
+        f"{paper.scale_caption(config.dataset)}; mean ± std over runs; the paper's Table 1 beside ours.",
         "",
         *[f"- {titles[column]}: {PROTOCOLS[column]}" for column in columns],
         "",
@@ -168,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_config_arguments(reproduce)
     reproduce.add_argument("--runs", type=int, default=10)
     reproduce.add_argument("--out", help="folder for the CSV and Markdown tables")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
-        return train_command(args) if args.command == "train" else reproduce_command(args)
+        return train_command(args) if args.command == "train" else reproduce_command(args, argv)
     except ValueError as error:
         parser.error(str(error))

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from dilate_core._validate import check_number
+from dilate_core.settings import NOISE_KINDS
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-NOISE_KINDS = ("uniform", "gaussian")
 MAX_SERIES = 20_000  # per split, for the synthetic generator
 MAX_LENGTH = 1_000  # input and output lengths, each
 MAX_CSV_BYTES = 20 * 1024 * 1024

@@ -182,6 +182,16 @@ def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tens
     Returns
     -------
     values : tensor, shape (B,), D's dtype and device; differentiable, d/dD = soft_alignment(D).
+
+    References
+    ----------
+    Cuturi & Blondel, "Soft-DTW: a Differentiable Loss Function for Time-Series", ICML 2017.
+
+    Examples
+    --------
+    >>> D = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]])
+    >>> soft_dtw(D, gamma=1.0)  # -log(1 + 2 exp(-1)): below DTW's 0, which counts only the diagonal
+    tensor([-0.5514])
     """
     return _checked_apply(_SoftDTWValue, D, gamma, backend)
 
@@ -203,6 +213,18 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     Returns
     -------
     E : tensor, shape (B, N, M), D's dtype and device.
+
+    References
+    ----------
+    Cuturi & Blondel, ICML 2017; Mensch & Blondel, "Differentiable Dynamic Programming for Structured
+    Prediction and Attention", ICML 2018.
+
+    Examples
+    --------
+    >>> D = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]])
+    >>> soft_alignment(D, gamma=0.01)  # the diagonal path, almost surely
+    tensor([[[1., 0.],
+             [0., 1.]]])
     """
     _, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
     return alignment
@@ -242,6 +264,12 @@ def cost_matrix(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean costs D[b, i, j] = ||target[b, i] - pred[b, j]||^2.
 
     target : (B, N, d), pred : (B, M, d) -> D : (B, N, M), differentiable in both.
+
+    Examples
+    --------
+    >>> cost_matrix(torch.tensor([[[0.0], [2.0]]]), torch.tensor([[[1.0], [2.0], [4.0]]]))
+    tensor([[[ 1.,  4., 16.],
+             [ 1.,  0.,  4.]]])
     """
     B, N, d = target.shape
     if B * N * pred.shape[1] * d < _LARGE_COST_MATRIX:
@@ -293,6 +321,20 @@ def dilate_loss(
     Returns
     -------
     loss, shape, temporal : scalar tensors, pred's dtype and device; all differentiable.
+
+    References
+    ----------
+    Le Guen & Thome, "Shape and Time Distortion Loss for Training Deep Time Series Forecasting
+    Models", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> target = torch.tensor([[[0.0], [0.0], [1.0], [1.0]]])
+    >>> late = torch.tensor([[[0.0], [0.0], [0.0], [1.0]]], requires_grad=True)
+    >>> loss, shape, temporal = dilate_loss(late, target, alpha=0.5, gamma=0.01)
+    >>> round(shape.item(), 3), round(temporal.item(), 3)  # the right shape (<= 0), but late (> 0)
+    (-0.016, 0.225)
+    >>> loss.backward()
     """
     check_series_pair(pred, target)
     alpha = check_alpha(alpha)
@@ -315,6 +357,12 @@ def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float =
     DTW(x, y) (the self-alignments then cost 0).
 
     pred : (B, M, d), target : (B, N, d) -> (B,) values, pred's dtype and device; differentiable.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[[0.0], [1.0], [1.0]]])
+    >>> soft_dtw_divergence(x, x, gamma=0.1)
+    tensor([0.])
     """
     check_series_pair(pred, target)
     gamma = check_gamma(gamma)

@@ -12,7 +12,7 @@ import torch
 
 from dilate_core import _kernels, _scratch
 from dilate_core._validate import check_series_pair
-from dilate_core.losses import KERNEL_LOCK, cost_matrix
+from dilate_core.losses import KERNEL_LOCK, cost_matrix, soft_alignment
 
 
 @dataclass
@@ -29,7 +29,14 @@ def _as_tensor(x) -> torch.Tensor:
 
 
 def dtw(D) -> DTWResult:
-    """Exact DTW on a batch of cost matrices D (B, N, M), with the optimal paths."""
+    """Exact DTW on a batch of cost matrices D (B, N, M), with the optimal paths.
+
+    Examples
+    --------
+    >>> result = dtw(np.array([[[0.0, 1.0], [1.0, 0.0]]]))
+    >>> result.cost, result.paths[0].tolist()
+    (array([0.]), [[0, 0], [1, 1]])
+    """
     D64 = np.ascontiguousarray(_as_tensor(D).detach().to("cpu", torch.float64).numpy())
     B, N, M = D64.shape
     work = _scratch.Lease((B, N + 1, M + 1), ((B, N + M - 1, 2), np.int64), ((B,), np.int64))
@@ -63,5 +70,35 @@ def evaluate(pred, target) -> dict[str, float]:
     """Mean MSE, DTW and TDI over a batch, as the DILATE paper reports them (before its x100, x10).
 
     pred, target : (B, N, d) tensors or arrays. Returns {'mse', 'dtw', 'tdi'} as floats.
+
+    References
+    ----------
+    Le Guen & Thome, NeurIPS 2019 (section 4); DTW as tslearn's `dtw_path` reports it.
+
+    Examples
+    --------
+    >>> target = np.array([[[0.0], [0.0], [1.0], [1.0]]])
+    >>> late = np.array([[[0.0], [0.0], [0.0], [1.0]]])
+    >>> evaluate(late, target)  # the right shape (DTW 0), one step late (TDI > 0)
+    {'mse': 0.25, 'dtw': 0.0, 'tdi': 0.1875}
     """
     return {name: float(values.mean()) for name, values in per_series(pred, target).items()}
+
+
+def alignment_views(target, forecast, gamma: float) -> dict:
+    """Everything the app draws about one forecast's alignment with its target.
+
+    target : (N, d), forecast : (M, d), arrays or tensors. Returns 'D' (N, M) squared costs,
+    'path' (L, 2) the optimal DTW path, 'E' (N, M) the soft alignment at `gamma`, and 'scores'
+    {'mse', 'dtw', 'tdi'} of the forecast, as floats.
+    """
+    t = torch.tensor(np.asarray(target, dtype=np.float64))[None]  # copies: the caller's arrays may be read-only
+    p = torch.tensor(np.asarray(forecast, dtype=np.float64))[None]
+    D = cost_matrix(t, p)  # (1, N, M)
+    scores, paths = per_series_with_paths(p, t)
+    return {
+        "D": D[0].numpy(),
+        "path": paths[0],
+        "E": soft_alignment(D, gamma)[0].numpy(),
+        "scores": {name: float(values[0]) for name, values in scores.items()},
+    }

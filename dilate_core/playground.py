@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from dilate_core.losses import dilate_loss, soft_dtw_divergence
+from dilate_core.metrics import per_series
 
 LOSS_NAMES = ("MSE", "soft-DTW", "temporal", "DILATE", "divergence")
 
@@ -81,3 +82,16 @@ def gradients(forecast, target, alpha: float = 0.5, gamma: float = 0.01) -> dict
         (grad,) = torch.autograd.grad(value, pred)
         out[name] = grad[0, :, 0].numpy()
     return out
+
+
+def scorecard(forecasts: dict[str, np.ndarray], target, alpha: float = 0.5, gamma: float = 0.01) -> dict:
+    """name -> {measure: value}: the paper's metrics (MSE, DTW, TDI) and every loss of each forecast (N,)."""
+    names = list(forecasts)
+    stacked = np.stack([forecasts[name] for name in names])  # (K, N)
+    scores = losses(stacked, target, alpha, gamma)
+    metrics = per_series(_as_batch(stacked), _as_batch(target)[None].expand(len(names), -1, -1))
+    return {
+        name: {"MSE": float(metrics["mse"][k]), "DTW": float(metrics["dtw"][k]), "TDI": float(metrics["tdi"][k])}
+        | {loss: float(values[k]) for loss, values in scores.items() if loss != "MSE"}
+        for k, name in enumerate(names)
+    }

@@ -9,107 +9,44 @@ The same config and data give identical reports. A run saves to and loads from o
 import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, make_dataclass
 
 import numpy as np
 import torch
 
 from dilate_core import data as data_module
-from dilate_core._validate import check_number
 from dilate_core.losses import dilate_loss, soft_dtw_divergence
 from dilate_core.metrics import evaluate
-from dilate_core.model import MODELS, build_model
-
-LOSSES = ("mse", "soft_dtw", "dilate")  # the paper's three, trained by default
-ALL_LOSSES = (*LOSSES, "sdtw_div")  # and the soft-DTW divergence (Blondel, Mensch & Vert 2021)
-DATASETS = ("synthetic", "ecg5000", "etth1", "csv")  # "csv": the caller passes the data set
+from dilate_core.model import build_model
+from dilate_core.settings import LOSS_LABELS, SETTINGS
+from dilate_core.sources import SOURCES
 
 
-# (name, lowest, highest, whole number?) of every numeric setting of a Config
-NUMERIC_SETTINGS = (
-    ("n_series", 1, 20_000, True),
-    ("n_input", 1, 1_000, True),
-    ("n_output", 1, 1_000, True),
-    ("sigma", 0.0, 1.0, False),
-    ("data_seed", 0, 2**32 - 1, True),
-    ("hidden", 1, 1024, True),
-    ("alpha", 0.0, 1.0, False),
-    ("gamma", 0.0, 100.0, False),
-    ("lr", 0.0, 1.0, False),
-    ("batch_size", 1, 10_000, True),
-    ("epochs", 0, 10_000, True),
-    ("seed", 0, 2**32 - 1, True),
-    ("eval_every", 1, 10_000, True),
-    ("n_preview", 0, 64, True),
+def _check_settings(config) -> None:
+    """Check every field against its entry in SETTINGS, storing it as the entry's plain type."""
+    for setting in SETTINGS.values():
+        setattr(config, setting.name, setting.check(getattr(config, setting.name)))
+
+
+def _config_from_dict(cls, values: dict):
+    """A Config from a dict, e.g. a saved run's; keys that are not settings are ignored."""
+    return cls(**{key: value for key, value in values.items() if key in SETTINGS})
+
+
+# Everything that defines a run, one field per entry of `settings.SETTINGS` (its default, bounds
+# and meaning are there); the app's form, the command line and a saved run all fill one in.
+Config = make_dataclass(
+    "Config",
+    [(s.name, tuple[str, ...] if s.kind is tuple else s.kind, field(default=s.default)) for s in SETTINGS.values()],
+    namespace={"__post_init__": _check_settings, "from_dict": classmethod(_config_from_dict)},
 )
+Config.__module__ = __name__  # where pickle finds it
+Config.__doc__ = "Everything that defines a run: one field per entry of dilate_core.settings.SETTINGS."
 
 
-@dataclass
-class Config:
-    """Everything that defines a run; the app's form and the CLI both fill one in."""
-
-    dataset: str = "synthetic"  # "synthetic", "ecg5000", "etth1" or "csv" (a user's file)
-    n_series: int = 500  # synthetic: series per split
-    n_input: int = 20  # input length (ECG5000: 84 in the paper)
-    n_output: int = 20  # forecast horizon (ECG5000: 140 - n_input)
-    sigma: float = 0.01  # synthetic: noise scale
-    noise: str = "uniform"  # synthetic: "uniform" on [0, sigma) or "gaussian"
-    data_seed: int = 0  # synthetic: generator seed
-    model: str = "seq2seq"  # "seq2seq" or "mlp"
-    hidden: int = 128  # hidden units
-    losses: tuple[str, ...] = LOSSES  # one model is trained per loss
-    alpha: float = 0.5  # DILATE's weight of the shape term
-    gamma: float = 0.01  # soft-DTW temperature
-    lr: float = 1e-3  # Adam's learning rate
-    batch_size: int = 100
-    epochs: int = 500
-    seed: int = 0  # initial weights and batch order
-    eval_every: int = 10  # epochs between test (and validation) evaluations
-    # The paper's early stopping: every eval_every epochs each model's loss on a validation split
-    # (the synthetic one, else the last fifth of the training windows, which then do not train);
-    # evaluate(best=True) uses each model's weights from its lowest one.
-    select_on_validation: bool = False
-    n_preview: int = 5  # fixed test series whose forecasts are reported
-    device: str = "cpu"
-    parallel: bool = True  # one thread per model; the same numbers as training them in turn
-
-    def __post_init__(self):
-        if isinstance(self.losses, str) or not isinstance(self.losses, (list, tuple)):
-            raise ValueError(f"losses must be a list among {', '.join(ALL_LOSSES)}.")
-        self.losses = tuple(self.losses)
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}.")
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}.")
-        if not self.losses or not set(self.losses) <= set(ALL_LOSSES) or len(set(self.losses)) != len(self.losses):
-            raise ValueError(f"losses must be distinct names among {', '.join(ALL_LOSSES)}.")
-        for name in ("select_on_validation", "parallel"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
-        if self.noise not in ("uniform", "gaussian"):
-            raise ValueError("noise must be 'uniform' or 'gaussian'.")
-        for name, low, high, whole in NUMERIC_SETTINGS:
-            setattr(self, name, check_number(name, getattr(self, name), low, high, whole))
-        if self.gamma == 0 or self.lr == 0:
-            raise ValueError("gamma and lr must be greater than 0.")
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "Config":
-        names = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in names})
-
-
-def load_dataset(config: Config) -> data_module.Dataset:
-    """The built-in data set a config names."""
-    if config.dataset == "synthetic":
-        return data_module.make_synthetic(
-            config.n_series, config.n_input, config.n_output, config.sigma, config.data_seed, config.noise
-        )
-    if config.dataset == "ecg5000":
-        return data_module.load_ecg5000(config.n_input)
-    if config.dataset == "etth1":
-        return data_module.load_etth1(n_input=config.n_input, n_output=config.n_output)
-    raise ValueError("A run on a CSV file needs its data set: pass it to Trainer.load(path, dataset).")
+def load_dataset(config) -> data_module.Dataset:
+    """The built-in data set a config names, from the data settings it holds."""
+    return SOURCES[config.dataset].load(asdict(config))
 
 
 VALIDATION_FRACTION = 0.2  # of the training windows, for data sets without a validation split
@@ -125,6 +62,11 @@ def validation_split(dataset: data_module.Dataset) -> tuple[np.ndarray, ...]:
     if cut < 1:
         raise ValueError(f"Selecting on validation needs at least 2 training windows, got {n_train}.")
     return dataset.train_x[:cut], dataset.train_y[:cut], dataset.train_x[cut:], dataset.train_y[cut:]
+
+
+def epochs_text(epochs: dict[str, int]) -> str:
+    """'MSE 40, soft-DTW 50, DILATE 30' from {loss: epoch}, e.g. each model's best validation epoch."""
+    return ", ".join(f"{LOSS_LABELS[name]} {epoch}" for name, epoch in epochs.items())
 
 
 def preview_indices(n_test: int, n_preview: int) -> np.ndarray:
@@ -160,7 +102,7 @@ def _training_loss(name: str, pred, target, alpha: float, gamma: float):
 class Trainer:
     """One model and one Adam optimizer per loss, trained in lockstep."""
 
-    def __init__(self, config: Config, dataset: data_module.Dataset):
+    def __init__(self, config, dataset: data_module.Dataset):
         self.config, self.dataset = config, dataset
         self.device = torch.device(config.device)
         torch.manual_seed(config.seed)
@@ -182,6 +124,11 @@ class Trainer:
     @property
     def epoch(self) -> int:
         return len(self.reports)
+
+    @property
+    def best_epochs(self) -> dict[str, int]:
+        """loss -> the epoch of its model's lowest validation loss so far (select_on_validation)."""
+        return {name: best["epoch"] for name, best in self.best.items()}
 
     def best_models(self) -> dict[str, torch.nn.Module]:
         """Each model with its weights from its lowest validation loss (its current ones if none was measured)."""

@@ -8,6 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dilate_core.settings import LOSS_LABELS as LABELS
+
 COLOURS = {
     "mse": "#1f77b4",
     "soft_dtw": "#ff7f0e",
@@ -16,7 +18,6 @@ COLOURS = {
     "target": "#222222",
     "input": "#9e9e9e",
 }
-LABELS = {"mse": "MSE", "soft_dtw": "soft-DTW", "dilate": "DILATE", "sdtw_div": "soft-DTW divergence"}
 METRICS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI"}
 
 
@@ -188,3 +189,14 @@ def loss_curves(x, values: dict[str, np.ndarray], current: float, x_title: str) 
         fig.add_vline(x=current, line_color="#d62728", line_dash="dot", row=1, col=col)
     fig.update_xaxes(title_text=x_title)
     return _layout(fig, 250)
+
+
+def overview_step(series: dict[str, np.ndarray], labels: dict[str, str]) -> go.Figure:
+    """The overview's picture: a step target (series['target']) and wrong forecasts, on one axis."""
+    fig = go.Figure()
+    colours = iter((COLOURS["mse"], COLOURS["soft_dtw"], COLOURS["dilate"]))
+    for name, values in series.items():
+        style = {"color": COLOURS["target"], "width": 4} if name == "target" else {"color": next(colours)}
+        fig.add_scatter(y=values, name=labels.get(name, name), line=style)
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="time step")
+    return fig

@@ -6,13 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from dilate_core import playground
-from explorer import charts, state
-
-GAMMAS = state.GAMMA_CHOICES
+from dilate_core.metrics import alignment_views
+from dilate_core.settings import GAMMAS
+from explorer import charts, links
 
 st.title("Loss playground")
 st.caption("Make a forecast from the target, and see how each loss scores it, and where its gradient pushes.")
-q = state.query_value
+q = links.read
 left, right = st.columns(2)
 with left:
     st.markdown("**Target**")
@@ -46,7 +46,7 @@ with right:
     gamma = st.select_slider(
         "gamma", GAMMAS, q("gamma", 0.01, choices=GAMMAS), key="play.gamma", help="soft-DTW's temperature."
     )
-state.set_query(
+links.write(
     len=length,
     pos=position,
     height=height,
@@ -89,7 +89,7 @@ chosen = st.radio(
 )
 st.plotly_chart(charts.step_pair(target, forecast, gradients[chosen], chosen))
 
-views = state.alignment_views(target[:, None], forecast[:, None], gamma)
+views = alignment_views(target[:, None], forecast[:, None], gamma)
 left, right = st.columns(2)
 left.plotly_chart(charts.cost_matrix(views["D"], views["path"]))
 right.plotly_chart(charts.soft_alignment(views["E"], gamma))

@@ -5,9 +5,11 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dilate_core.cli import SCALES, paper_values
+from dilate_core import paper
 from dilate_core.metrics import per_series
-from explorer import charts, runs
+from dilate_core.settings import LOSS_LABELS
+from dilate_core.train import epochs_text
+from explorer import charts
 from explorer.finished import finished_run
 
 st.title("Results")
@@ -22,22 +24,23 @@ def scores(job_id: int, epoch: int, _trainer, _dataset):
 
 per_loss = scores(job.id, job.epoch, trainer, dataset)
 rows = []
-paper = paper_values(job.config.dataset, job.config.model)
-for metric, scale in SCALES.items():
+scales = paper.scale_caption(job.config.dataset)
+reported = paper.table1(job.config.dataset, job.config.model)
+for metric, scale in paper.scales(job.config.dataset).items():
     for name, values in per_loss.items():
-        row = {"metric": metric.upper(), "loss": charts.LABELS[name], "ours": values[metric].mean() * scale}
-        if (metric, name) in paper:
-            mean, std = paper[(metric, name)]
+        row = {"metric": metric.upper(), "loss": LOSS_LABELS[name], "ours": values[metric].mean() * scale}
+        if (metric, name) in reported:
+            mean, std = reported[(metric, name)]
             row["paper (Table 1)"] = f"{mean:g} ± {std:g}"
         rows.append(row)
 table = pd.DataFrame(rows)
 if job.config.select_on_validation:
-    epochs = runs.epochs_by_loss({name: best["epoch"] for name, best in trainer.best.items()})
-    st.subheader("Test metrics with each model's best validation weights (MSE ×100, DTW ×100, TDI ×10)")
+    epochs = epochs_text(trainer.best_epochs)
+    st.subheader(f"Test metrics with each model's best validation weights ({scales})")
     st.caption(f"Out of {job.epoch} epochs, the lowest validation loss came at epoch: {epochs}.")
 else:
-    st.subheader(f"Test metrics after {job.epoch} epochs (MSE ×100, DTW ×100, TDI ×10)")
-if paper:
+    st.subheader(f"Test metrics after {job.epoch} epochs ({scales})")
+if reported:
     st.caption("The paper's values: means over 10 runs, early stopping up to 1000 epochs; your settings may differ.")
 st.dataframe(table, hide_index=True)
 figure = charts.metric_distributions(per_loss)

@@ -5,161 +5,66 @@ import time
 import numpy as np
 import streamlit as st
 
-from dilate_core.model import MODELS
-from dilate_core.train import LOSSES, preview_indices
-from explorer import charts, runs, state
+from dilate_core.settings import SETTINGS
+from dilate_core.train import Config, epochs_text, preview_indices
+from explorer import charts, keys, links, server
 from explorer.jobs import FINAL_STATES, QUEUED, RUNNING, LimitError
+from explorer.widgets import setting_input
 
-RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-GAMMAS = state.GAMMA_CHOICES
-HIDDEN = [16, 32, 64, 128, 256]
+FORM = (
+    ("epochs", "batch_size", "lr"),
+    ("alpha", "gamma", "eval_every"),
+    ("model", "hidden", "losses", "select_on_validation"),
+)
 
 st.title("Train")
-dataset = st.session_state.get(state.DATA_KEY)
+dataset = st.session_state.get(keys.DATA)
 if dataset is None:
     st.info("There is no data yet: make or load some first.")
     st.page_link("pages/data.py", label="Open Data", icon=":material/dataset:")
     st.stop()
 
-pool = state.job_pool()
-bounds = state.limits()
-hidden_options = [h for h in HIDDEN if h <= bounds.max_hidden] or [bounds.max_hidden]
-job = state.current_job()
+pool = server.job_pool()
+bounds = server.limits()
+job = server.current_job()
 busy = job is not None and job.state not in FINAL_STATES
 
 with st.form("train.settings"):
-    left, middle, right = st.columns(3)
-    q = state.query_value
-    with left:
-        epochs = st.number_input(
-            "Epochs",
-            1,
-            bounds.max_epochs,
-            q("epochs", min(100, bounds.max_epochs), 1, bounds.max_epochs),
-            key="train.epochs",
-            help="Passes over the training set (the paper: up to 500).",
-        )
-        batch_size = st.slider(
-            "Batch size",
-            8,
-            500,
-            q("batch", 100, 8, 500),
-            key="train.batch_size",
-            help="Series per gradient step (the paper: 100).",
-        )
-        learning_rate = st.select_slider(
-            "Learning rate",
-            RATES,
-            q("lr", 1e-3, choices=RATES),
-            key="train.lr",
-            help="Adam's step size (the paper: 0.001).",
-        )
-    with middle:
-        alpha = st.slider(
-            "alpha",
-            0.0,
-            1.0,
-            q("alpha", 0.5, 0.0, 1.0),
-            0.05,
-            key="train.alpha",
-            help="DILATE's weight of the shape term; 1 - alpha weighs the temporal term (the paper: 0.5).",
-        )
-        gamma = st.select_slider(
-            "gamma",
-            GAMMAS,
-            q("gamma", 0.01, choices=GAMMAS),
-            key="train.gamma",
-            help="soft-DTW's smoothing temperature (the paper: 0.01).",
-        )
-        eval_every = st.slider(
-            "Evaluate every k epochs",
-            1,
-            50,
-            q("eval_every", 5, 1, 50),
-            key="train.eval_every",
-            help="How often the test metrics and forecasts are computed and drawn.",
-        )
-    with right:
-        model = st.radio(
-            "Model",
-            MODELS,
-            MODELS.index(q("model", "seq2seq", choices=MODELS)),
-            key="train.model",
-            help="The paper's GRU Seq2Seq, or an MLP.",
-        )
-        hidden = st.select_slider(
-            "Hidden units",
-            hidden_options,
-            q("hidden", max(h for h in hidden_options if h <= 128), choices=hidden_options),
-            key="train.hidden",
-            help="Width of the GRU or of the MLP's hidden layer (the paper: 128).",
-        )
-        divergence = st.checkbox(
-            "Also train with the soft-DTW divergence",
-            q("divergence", 0, 0, 1) == 1,
-            key="train.divergence",
-            help="A fourth model, trained with sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2 (Blondel et al. 2021).",
-        )
-        select_best = st.checkbox(
-            "Keep each model's best validation weights",
-            q("best", 0, 0, 1) == 1,
-            key="train.select_best",
-            help=(
-                "The paper's early stopping: at each evaluation every model's loss on a validation split "
-                "(the synthetic data's own, else the last fifth of the training windows) is measured, and "
-                "Results and Alignments use the weights of its lowest one."
-            ),
-        )
+    values = {}
+    for column, names in zip(st.columns(len(FORM)), FORM, strict=True):
+        with column:
+            for name in names:
+                values[name] = setting_input(SETTINGS[name], "train", bounds)
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
 
 if start:
-    config = runs.config_for(
-        dataset,
-        epochs=int(epochs),
-        batch_size=batch_size,
-        lr=learning_rate,
-        alpha=alpha,
-        gamma=gamma,
-        eval_every=eval_every,
-        model=model,
-        hidden=hidden,
-        losses=(*LOSSES, "sdtw_div") if divergence else LOSSES,
-        select_on_validation=select_best,
-    )
+    if not values["losses"]:
+        st.error("Choose at least one loss to train with.")
+        st.stop()
+    config = Config(**(st.session_state.get(keys.DATA_SETTINGS) | values))
     try:
-        job = pool.submit(state.owner(), config, dataset, int(epochs))
+        job = pool.submit(server.owner(), config, dataset, config.epochs)
     except LimitError as error:
         st.error(str(error))
         st.stop()
-    state.set_query(
-        epochs=int(epochs),
-        batch=batch_size,
-        lr=learning_rate,
-        alpha=alpha,
-        gamma=gamma,
-        eval_every=eval_every,
-        model=model,
-        hidden=hidden,
-        divergence=int(divergence),
-        best=int(select_best),
-    )
-    st.session_state[state.JOB_KEY] = job.id
-    st.session_state["train.history"] = []
-    st.session_state["train.data_version"] = st.session_state.get(state.VERSION_KEY)
-    st.session_state["train.dataset"] = dataset  # the run keeps its data even if Data changes
+    links.write(**{name: SETTINGS[name].text(value) for name, value in values.items()})
+    st.session_state[keys.JOB] = job.id
+    st.session_state[keys.RUN_HISTORY] = ()
+    st.session_state[keys.RUN_DATA_VERSION] = st.session_state.get(keys.DATA_VERSION)
+    st.session_state[keys.RUN_DATASET] = dataset  # the run keeps its data even if Data changes
     st.rerun()
 
 if job is None:
     st.info("Choose the settings and press **Start training**: three models, one per loss, train side by side.")
     st.stop()
-if st.session_state.get("train.data_version") != st.session_state.get(state.VERSION_KEY):
+if st.session_state.get(keys.RUN_DATA_VERSION) != st.session_state.get(keys.DATA_VERSION):
     st.warning("The data changed since this run was trained; its charts use the data it was trained on.")
 
 
 def draw(job) -> None:
     """Status, progress and the live charts of a job."""
-    run_dataset = st.session_state.get("train.dataset", dataset)
-    reports = runs.history(st.session_state.get("train.history", []), job)
+    run_dataset = st.session_state.get(keys.RUN_DATASET)
+    reports = [*st.session_state.get(keys.RUN_HISTORY, ()), *job.reports]
     total = job.start_epoch + job.epochs
     if job.state == QUEUED:
         st.info(f"Waiting for a free worker: your run is number {pool.place_in_queue(job)} in the queue.")
@@ -178,8 +83,7 @@ def draw(job) -> None:
     if validated:
         best = {name: min(validated, key=lambda r: r["val"][name])["epoch"] for name in validated[-1]["val"]}
         st.caption(
-            f"Lowest validation loss so far at epoch: {runs.epochs_by_loss(best)}. "
-            "Results and Alignments use those weights."
+            f"Lowest validation loss so far at epoch: {epochs_text(best)}. Results and Alignments use those weights."
         )
     st.plotly_chart(charts.metric_curves(reports))
     last = next((r for r in reversed(reports) if r.get("previews")), None)
@@ -209,9 +113,9 @@ if job.state in FINAL_STATES:
         if st.button("Continue training", key="train.continue"):
             try:
                 continued = pool.submit(
-                    state.owner(),
+                    server.owner(),
                     job.config,
-                    st.session_state.get("train.dataset", dataset),
+                    st.session_state.get(keys.RUN_DATASET),
                     int(more),
                     checkpoint=job.checkpoint,
                     start_epoch=job.epoch,
@@ -219,18 +123,18 @@ if job.state in FINAL_STATES:
             except LimitError as error:
                 st.error(str(error))
                 st.stop()
-            st.session_state["train.history"] = runs.history(st.session_state.get("train.history", []), job)
-            st.session_state[state.JOB_KEY] = continued.id
+            st.session_state[keys.RUN_HISTORY] = (*st.session_state.get(keys.RUN_HISTORY, ()), *job.reports)
+            st.session_state[keys.JOB] = continued.id
             st.rerun()
 else:
 
     @st.fragment(run_every=1.0)
     def live() -> None:
-        current = state.current_job()
+        current = server.current_job()
         if st.button(
             "Stop training", key="train.stop", help="Stops after the current epoch and keeps what was learned."
         ):
-            pool.stop(state.owner(), current.id)
+            pool.stop(server.owner(), current.id)
             time.sleep(0.2)
         draw(current)
         if current.state in FINAL_STATES:

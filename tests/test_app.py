@@ -5,7 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import state
+from explorer import keys, loaders
 
 APP = "../app.py"
 
@@ -25,6 +25,16 @@ def show(at, page: str) -> AppTest:
     return at
 
 
+def wait_for_the_run(at: AppTest) -> None:
+    """Rerun the page until its run reports success: the live view redraws on its own only in a browser."""
+    for _ in range(240):
+        if at.success:
+            return
+        time.sleep(0.5)
+        at.run()
+    raise AssertionError("the run did not finish in 2 minutes")
+
+
 def test_overview_explains_with_a_picture_and_scores(app):
     assert app.title[0].value == "DILATE Explorer"
     assert len(app.get("plotly_chart")) == 1
@@ -35,43 +45,62 @@ def test_overview_explains_with_a_picture_and_scores(app):
 
 def test_data_page_generates_synthetic_series_and_writes_the_link(app):
     at = show(app, "data")
-    assert at.session_state[state.DATA_KEY].train_x.shape == (500, 20, 1)
-    at.slider(key="data.n").set_value(100).run()
-    at.slider(key="data.sigma").set_value(0.1).run()
+    assert at.session_state[keys.DATA].train_x.shape == (500, 20, 1)
+    at.slider(key="data.synthetic.n_series").set_value(100).run()
+    at.slider(key="data.synthetic.sigma").set_value(0.1).run()
     assert not at.exception
-    assert at.session_state[state.DATA_KEY].train_x.shape == (100, 20, 1)
-    assert at.query_params["n"] == "100" and at.query_params["sigma"] == "0.1"
+    assert at.session_state[keys.DATA].train_x.shape == (100, 20, 1)
+    assert at.query_params["n_series"] == "100" and at.query_params["sigma"] == "0.1"
+    assert at.query_params["source"] == "synthetic"
+    assert at.session_state[keys.DATA_SETTINGS]["n_series"] == 100
     assert len(at.get("plotly_chart")) == 1
 
 
-@pytest.mark.parametrize("source, shape", [("ECG5000", (500, 84, 1)), ("ETTh1", None)])
+@pytest.mark.parametrize("source, shape", [("ecg5000", (500, 84, 1)), ("etth1", None)])
 def test_data_page_loads_the_shipped_real_series(app, source, shape):
     at = show(app, "data")
     at.radio(key="data.source").set_value(source).run()
     assert not at.exception
-    dataset = at.session_state[state.DATA_KEY]
-    assert dataset.name.startswith(source.lower())
+    dataset = at.session_state[keys.DATA]
+    assert dataset.name.startswith(source)
     if shape:
         assert dataset.train_x.shape == shape
 
 
+def test_data_page_keeps_the_etth1_settings_that_rebuild_its_data(app):
+    at = show(app, "data")
+    at.radio(key="data.source").set_value("etth1").run()
+    at.selectbox(key="data.etth1.column").set_value("HUFL").run()
+    at.slider(key="data.etth1.stride").set_value(12).run()
+    assert not at.exception
+    settings = at.session_state[keys.DATA_SETTINGS]
+    assert settings == {"dataset": "etth1", "column": "HUFL", "n_input": 48, "n_output": 24, "stride": 12}
+    assert at.session_state[keys.DATA].name == "etth1-HUFL"
+    assert at.query_params["column"] == "HUFL" and at.query_params["stride"] == "12"
+
+
 def test_upload_without_a_file_asks_for_one(app):
     at = show(app, "data")
-    at.radio(key="data.source").set_value("Upload CSV").run()
+    at.radio(key="data.source").set_value("csv").run()
     assert not at.exception and "Choose a CSV file" in at.info[0].value
 
 
 @pytest.mark.parametrize(
     "params, expected",
-    [({"n": "abc"}, 500), ({"n": "999999"}, 2000), ({"n": "-5"}, 50), ({"n": "nan"}, 500), ({"n": "150"}, 150)],
+    [
+        ({"n_series": "abc"}, 500),
+        ({"n_series": "999999"}, 2000),
+        ({"n_series": "-5"}, 50),
+        ({"n_series": "nan"}, 500),
+        ({"n_series": "150"}, 150),
+    ],
 )
 def test_a_bad_link_falls_back_to_bounded_settings(params, expected):
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(params)
-    at.switch_page("pages/data.py")
-    at.run()
-    assert not at.exception
-    assert at.slider(key="data.n").value == expected
+    at.run()  # the entry point first, as a browser does
+    show(at, "data")
+    assert at.slider(key="data.synthetic.n_series").value == expected
 
 
 def test_train_page_without_data_points_to_the_data_page(app):
@@ -95,17 +124,17 @@ def test_pages_that_need_a_run_say_so(app, page):
 
 
 def test_a_rejected_csv_gives_the_reason():
-    dataset, error = state.uploaded_csv(b"a,b\n1,x\n", 2, 1, 1)
+    dataset, error = loaders.uploaded_csv(b"a,b\n1,x\n", 2, 1, 1)
     assert dataset is None and "not numeric: b" in error
-    dataset, error = state.uploaded_csv(("v\n" + "1\n" * 80).encode(), 4, 2, 1)
+    dataset, error = loaders.uploaded_csv(("v\n" + "1\n" * 80).encode(), 4, 2, 1)
     assert error is None and dataset.n_input == 4
 
 
 def test_train_settings_come_from_the_link_within_bounds():
     at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"epochs": "5000", "alpha": "0.8", "gamma": "7", "model": "mlp", "batch": "x"})
-    at.switch_page("pages/data.py")
-    at.run()
+    at.query_params.update({"epochs": "5000", "alpha": "0.8", "gamma": "7", "model": "mlp", "batch_size": "x"})
+    at.run()  # the entry point first, as a browser does
+    show(at, "data")
     at.switch_page("pages/train.py")
     at.run()
     assert not at.exception
@@ -130,23 +159,35 @@ def test_playground_scores_a_late_step_and_follows_its_sliders(app):
     assert len(at.get("plotly_chart")) == 5
 
 
-def test_train_page_offers_the_divergence_as_a_fourth_loss(app):
+def test_train_page_trains_the_divergence_as_a_fourth_loss_when_chosen(app):
     at = show(show(app, "data"), "train")
-    assert at.checkbox(key="train.divergence").value is False
+    assert at.multiselect(key="train.losses").value == ["mse", "soft_dtw", "dilate"]
+    at.multiselect(key="train.losses").select("sdtw_div")
+    at.number_input(key="train.epochs").set_value(1)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert at.query_params["losses"] == "mse,soft_dtw,dilate,sdtw_div"
+    wait_for_the_run(at)
+    curves = at.get("plotly_chart")[0].proto.spec  # the training curves: one panel per model
+    assert all(f"{label} loss" in curves for label in ("MSE", "soft-DTW", "DILATE", "soft-DTW divergence"))
+
+
+def test_train_page_refuses_a_run_without_a_loss(app):
+    at = show(show(app, "data"), "train")
+    at.multiselect(key="train.losses").set_value([])
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and at.error[0].value == "Choose at least one loss to train with."
+    assert at.session_state[keys.JOB] is None
 
 
 def test_a_run_that_keeps_its_best_validation_weights_is_scored_with_them(app):
     at = show(show(app, "data"), "train")
     at.number_input(key="train.epochs").set_value(4)
     at.slider(key="train.eval_every").set_value(1)
-    at.checkbox(key="train.select_best").check()
+    at.checkbox(key="train.select_on_validation").check()
     next(b for b in at.button if b.label == "Start training").click().run()
-    assert not at.exception and at.query_params["best"] == "1"
-    for _ in range(240):  # the live view redraws on its own in a browser; here the test asks
-        if at.success:
-            break
-        time.sleep(0.5)
-        at.run()
+    assert not at.exception and at.query_params["select_on_validation"] == "1"
+    wait_for_the_run(at)
     assert "done after 4 epochs" in at.success[0].value
     assert any("Lowest validation loss so far at epoch" in c.value for c in at.caption)
     at = show(at, "results")

@@ -141,7 +141,7 @@ def test_closing_a_session_stops_its_training_job():
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
             page.set_default_timeout(60_000)
-            page.goto(f"http://127.0.0.1:{port}/data?n=100")
+            page.goto(f"http://127.0.0.1:{port}/data?n_series=100")
             page.locator(CHART).first.wait_for()
             open_page(page, "Train")
             idle = set(descendants(server.pid))  # the server with its job pool, no job yet

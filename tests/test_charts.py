@@ -1,7 +1,10 @@
 """The app's figures, built from arrays without a browser."""
 
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 
 from explorer import charts
 
@@ -50,6 +53,7 @@ def test_metric_distributions_one_box_per_loss_and_metric():
     assert len(fig.data) == 6 and all(trace.type == "box" for trace in fig.data)
 
 
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="kaleido needs Debian's chromium")
 def test_figures_export_as_png_with_the_systems_chromium():
     png = charts.soft_alignment(np.eye(3), 0.1).to_image(format="png", width=300, height=200)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -57,12 +57,19 @@ def test_evaluate_means_and_identity():
     assert evaluate(target, target) == {"mse": 0.0, "dtw": 0.0, "tdi": 0.0}
 
 
-def test_tdi_of_a_pure_shift():
-    # A step shifted by 3 steps: the optimal path matches each point with the one 3 away.
-    target = np.zeros((1, 20, 1))
-    target[0, 10:] = 1.0
-    pred = np.roll(target, 3, axis=1)
-    assert per_series(pred, target)["tdi"][0] > 0
+def test_tdi_of_a_pure_shift_is_that_of_the_brute_force_optimal_path():
+    # A step 3 steps late on noise: TDI is sum (i - j)^2 / N^2 over the optimal path, found here by
+    # trying every alignment path.
+    rng = np.random.default_rng(5)
+    target = 0.01 * rng.random((1, 8, 1))
+    target[0, 3:] += 1.0
+    pred = np.roll(target, 2, axis=1)
+    D = (target[0, :, None, 0] - pred[0, None, :, 0]) ** 2
+    _, best_path = naive.dtw(D)
+    i, j = np.nonzero(best_path)
+    expected = ((i - j) ** 2).sum() / 8**2
+    assert expected > 0
+    assert per_series(pred, target)["tdi"][0] == pytest.approx(expected, rel=1e-12)
     assert per_series(target, target)["tdi"][0] == 0
 
 

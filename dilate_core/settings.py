@@ -1,0 +1,279 @@
+"""Every training and data setting, defined once: type, default, bounds, help, link name, widget.
+
+`Config` (its fields and their checks), the command line's options, the app's widgets and the
+page links are all built from `SETTINGS`; adding a setting is one entry here. A `Widget` says
+how the app offers a setting (plain data: the core never imports Streamlit); where a widget's
+range is narrower than the setting's, the widget's range is what a visitor may pick.
+"""
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from dilate_core._validate import check_number
+
+LOSSES = ("mse", "soft_dtw", "dilate")  # the paper's three, trained by default
+ALL_LOSSES = (*LOSSES, "sdtw_div")  # and the soft-DTW divergence (Blondel, Mensch & Vert 2021)
+LOSS_LABELS = {"mse": "MSE", "soft_dtw": "soft-DTW", "dilate": "DILATE", "sdtw_div": "soft-DTW divergence"}
+DATASETS = ("synthetic", "ecg5000", "etth1", "csv")  # "csv": the caller passes the data set
+MODELS = ("seq2seq", "mlp")
+NOISE_KINDS = ("uniform", "gaussian")  # uniform on [0, sigma) as the published code; gaussian as the paper's text
+ETTH1_COLUMNS = ("OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL")
+
+
+@dataclass(frozen=True)
+class Widget:
+    """How the app offers a setting: a Streamlit widget kind, its label and its range.
+
+    kind: "slider", "select_slider", "number", "radio", "selectbox", "checkbox" or "multiselect".
+    low, high, step: a numeric widget's range; options: the values a select offers (default: the
+    setting's choices); limit: the server limit (a `Limits` field) that caps `high` or the options.
+    """
+
+    label: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    options: tuple | None = None
+    limit: str | None = None
+    format: str | None = None
+    help: str | None = None  # where the widget needs other words than the setting's help
+    default: object = None  # where the app starts elsewhere than the setting's default (e.g. fewer epochs)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a run. Numbers must lie in [low, high]; names must be among `choices`."""
+
+    name: str  # the Config field, the command line's --name, the widget key's and the link's name
+    kind: type  # int, float, str, bool, or tuple (a list of names among `choices`)
+    default: object
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None  # the allowed names (None: any text)
+    widget: Widget | None = None
+    positive: bool = False  # a number that must be greater than low, not only at least low
+
+    def check(self, value):
+        """value as this setting's type, or a ValueError that says what is allowed."""
+        if self.kind is bool:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{self.name} must be True or False, got {value!r}.")
+            return bool(value)
+        if self.kind is tuple:
+            if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                raise ValueError(f"{self.name} must be a list among {', '.join(self.choices)}.")
+            value = tuple(value)
+            if not value or not set(value) <= set(self.choices) or len(set(value)) != len(value):
+                raise ValueError(f"{self.name} must be distinct names among {', '.join(self.choices)}.")
+            return value
+        if self.kind is str:
+            if not isinstance(value, str) or (self.choices is not None and value not in self.choices):
+                allowed = f"one of {', '.join(self.choices)}" if self.choices else "a text"
+                raise ValueError(f"{self.name} must be {allowed}, got {value!r}.")
+            return value
+        number = check_number(self.name, value, self.low, self.high, whole=self.kind is int)
+        if self.positive and number <= self.low:
+            raise ValueError(f"{self.name} must be greater than {self.low}, got {value!r}.")
+        return number
+
+    def offered(self, default, widget: Widget) -> "Setting":
+        """This setting as one data source offers it: its own default and widget."""
+        return replace(self, default=default, widget=widget)
+
+    def parse(self, text: str):
+        """A value from its text form (a link or the command line); ValueError if malformed or out of bounds."""
+        if self.kind is bool:
+            if text not in ("0", "1", "true", "false", "True", "False"):
+                raise ValueError(f"{self.name} must be 0 or 1, got {text!r}.")
+            return self.check(text in ("1", "true", "True"))
+        if self.kind is tuple:
+            return self.check(tuple(part for part in text.split(",") if part))
+        if self.kind is str:
+            return self.check(text)
+        try:
+            number = float(text) if self.kind is float else int(text)
+        except ValueError:
+            raise ValueError(f"{self.name} must be a number, got {text!r}.") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{self.name} must be a finite number, got {text!r}.")
+        return self.check(number)
+
+    def text(self, value) -> str:
+        """The link's form of a value: parse(text(v)) == v."""
+        if self.kind is bool:
+            return str(int(value))
+        if self.kind is tuple:
+            return ",".join(value)
+        return str(value)
+
+
+RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+GAMMAS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # soft-DTW temperatures offered by the sliders
+HIDDEN = (16, 32, 64, 128, 256)
+
+_SETTINGS = (
+    # Data.
+    Setting("dataset", str, "synthetic", "Data set; 'csv' runs need the data passed in.", choices=DATASETS),
+    Setting(
+        "n_series",
+        int,
+        500,
+        "Synthetic series per split: training, validation and test each get this many (the paper: 500).",
+        1,
+        20_000,
+        widget=Widget("Series per split", "slider", 50, None, 50, limit="max_series"),
+    ),
+    Setting("n_input", int, 20, "Input length: observed steps (ECG5000: 84 in the paper).", 1, 1_000),
+    Setting("n_output", int, 20, "Forecast horizon: steps to forecast (ECG5000: 140 - n_input).", 1, 1_000),
+    Setting(
+        "sigma",
+        float,
+        0.01,
+        "Synthetic: scale of the noise added to every step (the paper: 0.01).",
+        0.0,
+        1.0,
+        widget=Widget("Noise sigma", "slider", 0.0, 0.5, 0.005, format="%.3f"),
+    ),
+    Setting(
+        "noise",
+        str,
+        "uniform",
+        "Synthetic noise kind: uniform on [0, sigma) as the published code; gaussian as the paper's text.",
+        choices=NOISE_KINDS,
+        widget=Widget("Noise kind", "selectbox"),
+    ),
+    Setting(
+        "data_seed",
+        int,
+        0,
+        "Synthetic: the generator's seed; same seed, same series.",
+        0,
+        2**32 - 1,
+        widget=Widget("Seed", "number", 0, 1_000_000),
+    ),
+    Setting(
+        "column",
+        str,
+        "OT",
+        "ETTh1: the column to forecast; OT, oil temperature, is the usual target.",
+        choices=ETTH1_COLUMNS,
+        widget=Widget("Column", "selectbox"),
+    ),
+    Setting("stride", int, 24, "ETTh1 and CSV: steps between window starts.", 1, 1_000),
+    # Model and loss.
+    Setting(
+        "model",
+        str,
+        "seq2seq",
+        "The paper's GRU Seq2Seq, or an MLP.",
+        choices=MODELS,
+        widget=Widget("Model", "radio"),
+    ),
+    Setting(
+        "hidden",
+        int,
+        128,
+        "Width of the GRU or of the MLP's hidden layer (the paper: 128).",
+        1,
+        1024,
+        widget=Widget("Hidden units", "select_slider", options=HIDDEN, limit="max_hidden"),
+    ),
+    Setting(
+        "losses",
+        tuple,
+        LOSSES,
+        "One model is trained per loss, side by side; sdtw_div is the soft-DTW divergence (Blondel et al. 2021).",
+        choices=ALL_LOSSES,
+        widget=Widget("Losses", "multiselect"),
+    ),
+    Setting(
+        "alpha",
+        float,
+        0.5,
+        "DILATE's weight of the shape term; 1 - alpha weighs the temporal term (the paper: 0.5).",
+        0.0,
+        1.0,
+        widget=Widget("alpha", "slider", 0.0, 1.0, 0.05),
+    ),
+    Setting(
+        "gamma",
+        float,
+        0.01,
+        "soft-DTW's smoothing temperature (the paper: 0.01).",
+        0.0,
+        100.0,
+        widget=Widget("gamma", "select_slider", options=GAMMAS),
+        positive=True,
+    ),
+    # Optimisation.
+    Setting(
+        "lr",
+        float,
+        1e-3,
+        "Adam's learning rate (the paper: 0.001).",
+        0.0,
+        1.0,
+        widget=Widget("Learning rate", "select_slider", options=RATES),
+        positive=True,
+    ),
+    Setting(
+        "batch_size",
+        int,
+        100,
+        "Series per gradient step (the paper: 100).",
+        1,
+        10_000,
+        widget=Widget("Batch size", "slider", 8, 500),
+    ),
+    Setting(
+        "epochs",
+        int,
+        500,
+        "Passes over the training set (the published code: 500; the paper: up to 1000).",
+        0,
+        10_000,
+        widget=Widget(
+            "Epochs",
+            "number",
+            1,
+            None,
+            limit="max_epochs",
+            default=100,
+            help="Passes over the training set (the published code: 500; the paper: up to 1000).",
+        ),
+    ),
+    Setting("seed", int, 0, "Seed of the initial weights and of the batch order.", 0, 2**32 - 1),
+    Setting(
+        "eval_every",
+        int,
+        10,
+        "Epochs between test (and validation) evaluations.",
+        1,
+        10_000,
+        widget=Widget(
+            "Evaluate every k epochs",
+            "slider",
+            1,
+            50,
+            default=5,
+            help="How often the test metrics and forecasts are computed and drawn.",
+        ),
+    ),
+    Setting(
+        "select_on_validation",
+        bool,
+        False,
+        "The paper's early stopping: at every evaluation each model's own loss on a validation split (the "
+        "synthetic data's own, else the last fifth of the training windows, which then do not train) is "
+        "measured, and results use each model's weights from its lowest one.",
+        widget=Widget("Keep each model's best validation weights", "checkbox"),
+    ),
+    Setting("n_preview", int, 5, "Fixed test series whose forecasts every evaluation reports.", 0, 64),
+    Setting("device", str, "cpu", "Where the models train: a torch device such as cpu or cuda."),
+    Setting("parallel", bool, True, "One thread per model (the same numbers as training them in turn, sooner)."),
+)
+SETTINGS: dict[str, Setting] = {setting.name: setting for setting in _SETTINGS}

@@ -1,0 +1,127 @@
+"""The data sources, one table: each one's label, the settings it offers (with its own defaults
+and widgets) and how those settings load it. The core (`load_dataset`), the command line (its
+per-source defaults) and the app's Data page all read this table.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from dilate_core import data
+from dilate_core.settings import SETTINGS, Setting, Widget
+
+
+@dataclass(frozen=True)
+class Source:
+    """One data source: `settings` are the Config fields it reads, as it offers them."""
+
+    name: str  # Config.dataset
+    label: str
+    caption: str  # the citation shown under its settings
+    settings: tuple[Setting, ...]
+    loader: Callable[[Mapping], data.Dataset] | None  # None: the caller brings the data (CSV)
+
+    @property
+    def defaults(self) -> dict:
+        return {setting.name: setting.default for setting in self.settings}
+
+    def load(self, values: Mapping) -> data.Dataset:
+        """The data set for these settings (missing ones take this source's defaults)."""
+        if self.loader is None:
+            raise ValueError("A run on a CSV file needs its data set: pass it to Trainer.load(path, dataset).")
+        return self.loader(self.defaults | dict(values))
+
+
+def _n_input(default: int, widget: Widget) -> Setting:
+    return SETTINGS["n_input"].offered(default, widget)
+
+
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (
+        Source(
+            "synthetic",
+            "Synthetic steps",
+            "The DILATE paper's step series (Le Guen & Thome 2019), generated here.",
+            (
+                SETTINGS["n_series"],
+                _n_input(
+                    20,
+                    Widget(
+                        "Input length",
+                        "slider",
+                        10,
+                        None,
+                        limit="max_length",
+                        help="Observed steps; the two peaks lie in them (the paper: 20).",
+                    ),
+                ),
+                SETTINGS["n_output"].offered(
+                    20,
+                    Widget(
+                        "Output length",
+                        "slider",
+                        5,
+                        None,
+                        limit="max_length",
+                        help="Steps to forecast (the paper: 20).",
+                    ),
+                ),
+                SETTINGS["sigma"],
+                SETTINGS["noise"],
+                SETTINGS["data_seed"],
+            ),
+            lambda v: data.make_synthetic(
+                v["n_series"], v["n_input"], v["n_output"], v["sigma"], v["data_seed"], v["noise"]
+            ),
+        ),
+        Source(
+            "ecg5000",
+            "ECG5000",
+            "UCR ECG5000 (Dau et al. 2018; from the BIDMC CHF database, Goldberger et al. 2000).",
+            (
+                _n_input(
+                    84,
+                    Widget(
+                        "Input length",
+                        "slider",
+                        20,
+                        120,
+                        help="Steps observed out of 140; the paper uses 84 and forecasts the last 56.",
+                    ),
+                ),
+            ),
+            lambda v: data.load_ecg5000(v["n_input"]),
+        ),
+        Source(
+            "etth1",
+            "ETTh1",
+            "ETTh1 (Zhou et al., AAAI 2021), CC BY-ND 4.0; scaled with the training part's mean and deviation.",
+            (
+                SETTINGS["column"],
+                _n_input(48, Widget("Input length (hours)", "slider", 12, 168)),
+                SETTINGS["n_output"].offered(24, Widget("Output length (hours)", "slider", 6, 96)),
+                SETTINGS["stride"].offered(
+                    24, Widget("Stride between windows", "slider", 1, 96, help="Hours between window starts.")
+                ),
+            ),
+            lambda v: data.load_etth1(v["column"], v["n_input"], v["n_output"], v["stride"]),
+        ),
+        Source(
+            "csv",
+            "Upload CSV",
+            "Your own series: one column per feature, one row per time step.",
+            (
+                _n_input(24, Widget("Window size (input steps)", "number", 1, 1000)),
+                SETTINGS["n_output"].offered(12, Widget("Horizon (steps to forecast)", "number", 1, 1000)),
+                SETTINGS["stride"].offered(1, Widget("Stride between windows", "number", 1, 1000)),
+            ),
+            None,
+        ),
+    )
+}
+
+
+def data_settings(name: str, dataset: data.Dataset, values: Mapping) -> dict:
+    """The Config fields that rebuild `dataset` from source `name`: the values chosen, and the
+    lengths the loader actually produced (ECG5000's horizon follows from its input length)."""
+    return {"dataset": name, **values, "n_input": dataset.n_input, "n_output": dataset.n_output}

@@ -1,0 +1,30 @@
+"""Data sets and trained runs, cached for the server: the same settings load once."""
+
+import io
+
+import streamlit as st
+
+from dilate_core import data
+from dilate_core.sources import SOURCES
+from dilate_core.train import Trainer
+from explorer.server import limits
+
+
+@st.cache_data(max_entries=16, show_spinner="Loading the data...")
+def dataset(source: str, settings: tuple[tuple[str, object], ...]) -> data.Dataset:
+    """A built-in source's data set for its settings, given as sorted (name, value) pairs."""
+    return SOURCES[source].load(dict(settings))
+
+
+def uploaded_csv(raw: bytes, n_input: int, n_output: int, stride: int) -> tuple[data.Dataset | None, str | None]:
+    """A user's CSV as a data set, or None and the reason it was rejected."""
+    try:
+        return data.load_csv(raw, n_input, n_output, stride, max_bytes=limits().upload_mb * 2**20), None
+    except ValueError as error:
+        return None, str(error)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the trained models...")
+def trained(job_id: int, epoch: int, _checkpoint: bytes, _dataset: data.Dataset) -> Trainer:
+    """The models of a finished job, for predictions in the page (keyed by job and epoch)."""
+    return Trainer.load(io.BytesIO(_checkpoint), _dataset)
