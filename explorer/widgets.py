@@ -7,6 +7,11 @@ from explorer import links
 from explorer.limits import Limits
 
 
+def _start(setting: Setting):
+    """Where the widget starts without a link: the app's own start value, else the setting's default."""
+    return setting.widget.default if setting.widget.default is not None else setting.default
+
+
 def _range(setting: Setting, bounds: Limits) -> tuple:
     """(low, high, start) of a numeric widget: the widget's range within the setting's and the server's."""
     widget = setting.widget
@@ -14,7 +19,7 @@ def _range(setting: Setting, bounds: Limits) -> tuple:
     if widget.limit:
         high = min(high, getattr(bounds, widget.limit))
     low = min(widget.low if widget.low is not None else setting.low, high)
-    start = widget.default if widget.default is not None else setting.default
+    start = _start(setting)
     cast = setting.kind
     return cast(low), cast(high), cast(min(max(start, low), high))
 
@@ -26,7 +31,7 @@ def _options(setting: Setting, bounds: Limits) -> tuple[list, object]:
     if widget.limit:
         cap = getattr(bounds, widget.limit)
         options = [option for option in options if option <= cap] or [cap]
-    start = widget.default if widget.default is not None else setting.default
+    start = _start(setting)
     if setting.kind is not tuple and start not in options:  # a default over the server's limit: the most below it
         start = max((o for o in options if o <= start), default=options[0])
     return options, start
@@ -59,7 +64,7 @@ def setting_input(setting: Setting, page: str, bounds: Limits, use_link: bool = 
         step = setting.kind(widget.step) if widget.step is not None else None
         return st.slider(label, low, high, value, step, key=key, help=help_text, format=widget.format)
     if widget.kind == "checkbox":
-        start = widget.default if widget.default is not None else setting.default
+        start = _start(setting)
         return st.checkbox(label, read(setting.name, int(start), 0, 1) == 1, key=key, help=help_text)
     options, start = _options(setting, bounds)
     if widget.kind == "multiselect":
