@@ -5,6 +5,7 @@ at the paper's sizes, and far more inside virtual machines, so the kernels' work
 back to a free list when the object that leased them is collected and are handed out again.
 """
 
+import queue
 import threading
 from collections import defaultdict
 
@@ -17,11 +18,25 @@ _MAX_POOLED_BYTES = 2 << 30
 _lock = threading.Lock()
 _free: dict[tuple[tuple[int, ...], type], list[np.ndarray]] = defaultdict(list)
 _free_bytes = 0
+# Arrays of leases collected while the free lists were busy. The garbage collector runs at any
+# allocation, also one made while this thread holds _lock; waiting for _lock there would wait
+# forever, so such arrays are parked here (SimpleQueue.put is reentrant) and filed by the next _take.
+_parked: queue.SimpleQueue = queue.SimpleQueue()
+
+
+def _file(array: np.ndarray) -> None:
+    """Put a returned array on its free list, within the byte cap. Call with _lock held."""
+    global _free_bytes
+    if _free_bytes + array.nbytes <= _MAX_POOLED_BYTES:
+        _free[(array.shape, array.dtype.type)].append(array)
+        _free_bytes += array.nbytes
 
 
 def _take(shape: tuple[int, ...], dtype) -> np.ndarray:
     global _free_bytes
     with _lock:
+        while not _parked.empty():
+            _file(_parked.get_nowait())
         stack = _free.get((shape, dtype))
         if stack:
             array = stack.pop()
@@ -31,11 +46,14 @@ def _take(shape: tuple[int, ...], dtype) -> np.ndarray:
 
 
 def _give(array: np.ndarray) -> None:
-    global _free_bytes
-    with _lock:
-        if _free_bytes + array.nbytes <= _MAX_POOLED_BYTES:
-            _free[(array.shape, array.dtype.type)].append(array)
-            _free_bytes += array.nbytes
+    """Return an array to the pool without ever waiting: safe from __del__ in any thread."""
+    if _lock.acquire(blocking=False):
+        try:
+            _file(array)
+        finally:
+            _lock.release()
+    else:
+        _parked.put(array)
 
 
 class Lease:
