@@ -79,10 +79,12 @@ def train_command(args) -> int:
     warmup()
     trainer = Trainer(config, load_dataset(config))
     seconds = _train(trainer)
-    sys.stderr.write(f"\n{config.epochs} epochs in {seconds:.1f} s\n")
+    sys.stderr.write(f"\n{trainer.epoch} epochs in {seconds:.1f} s\n")
     print(metrics_table(trainer.evaluate(best=config.select_on_validation), config.dataset))
     if trainer.best:
         print("weights from the epochs of lowest validation loss: " + epochs_text(trainer.best_epochs))
+    if trainer.stopped:
+        print("stopped early at epoch: " + epochs_text(trainer.stopped))
     if args.save:
         trainer.save(args.save)
         print(f"saved to {args.save}")
@@ -105,6 +107,8 @@ def reproduce_command(args, argv: list[str]) -> int:
             runs[column].append(trainer.evaluate(best=column == "validation"))
         if trainer.best:
             sys.stderr.write(f"lowest validation loss at epoch: {epochs_text(trainer.best_epochs)}\n")
+        if trainer.stopped:
+            sys.stderr.write(f"stopped early at epoch: {epochs_text(trainer.stopped)}\n")
     reported = paper.table1(config.dataset, config.model)
     rows = []
     for metric, scale in paper.scales(config.dataset).items():

@@ -272,6 +272,17 @@ _SETTINGS = (
         "measured, and results use each model's weights from its lowest one.",
         widget=Widget("Keep each model's best validation weights", "checkbox"),
     ),
+    Setting(
+        "patience",
+        int,
+        0,
+        "Early stopping: a model stops training after this many evaluations in a row without a lower "
+        "validation loss and keeps its best weights; the others go on (0: never stop; needs "
+        "select_on_validation).",
+        0,
+        10_000,
+        widget=Widget("Stop a model after this many evaluations without improvement (0: never)", "number", 0, 100),
+    ),
     Setting("n_preview", int, 5, "Fixed test series whose forecasts every evaluation reports.", 0, 64),
     Setting("device", str, "cpu", "Where the models train: a torch device such as cpu or cuda."),
     Setting("parallel", bool, True, "One thread per model (the same numbers as training them in turn, sooner)."),

@@ -26,6 +26,8 @@ def _check_settings(config) -> None:
     """Check every field against its entry in SETTINGS, storing it as the entry's plain type."""
     for setting in SETTINGS.values():
         setattr(config, setting.name, setting.check(getattr(config, setting.name)))
+    if config.patience and not config.select_on_validation:
+        raise ValueError("Early stopping (patience > 0) needs select_on_validation: it watches the validation loss.")
 
 
 def _config_from_dict(cls, values: dict):
@@ -84,6 +86,7 @@ class EpochReport:
     test: dict[str, dict[str, float]] | None = None  # loss -> {'mse', 'dtw', 'tdi'}, eval epochs only
     val: dict[str, float] | None = None  # loss -> its own loss on the validation split (select_on_validation)
     previews: dict[str, list] | None = None  # loss -> forecasts (n_preview, n_output, d), eval epochs
+    stopped: list[str] = field(default_factory=list)  # losses whose model stopped early at this epoch
     timing: dict[str, float] = field(default_factory=dict)  # seconds: forward, loss, backward, optimizer, eval
 
 
@@ -114,7 +117,10 @@ class Trainer:
         if config.select_on_validation:
             train_x, train_y, val_x, val_y = validation_split(dataset)
             self._val_x, self._val_y = torch.from_numpy(val_x).to(self.device), torch.from_numpy(val_y).to(self.device)
-        self.best: dict[str, dict] = {}  # loss -> {'epoch', 'loss', 'state'}: its lowest validation loss so far
+        # loss -> {'epoch', 'loss', 'state', 'stale'}: its lowest validation loss so far, and the
+        # evaluations since then without a lower one
+        self.best: dict[str, dict] = {}
+        self.stopped: dict[str, int] = {}  # loss -> the epoch its model stopped at (early stopping)
         self._train_x = torch.from_numpy(train_x).to(self.device)
         self._train_y = torch.from_numpy(train_y).to(self.device)
         self._test_x = torch.from_numpy(dataset.test_x).to(self.device)
@@ -163,21 +169,34 @@ class Trainer:
 
     def evaluate(self, best: bool = False) -> dict[str, dict[str, float]]:
         """Test MSE, DTW and TDI of every model (best: with its best validation weights)."""
-        predictions = self.predict(self._test_x, best)
-        target = self.dataset.test_y
-        return {name: evaluate(pred, target) for name, pred in predictions.items()}
+        return self._test_metrics(self.best_models() if best else self.models)
 
-    def _validate(self, epoch: int) -> dict[str, float]:
-        """Each model's own training loss on the validation split; remembers the best weights."""
-        losses = {}
-        for name, pred in self._forecasts(self.models, self._val_x).items():
+    def _test_metrics(self, models: dict) -> dict[str, dict[str, float]]:
+        forecasts = self._forecasts(models, self._test_x)
+        return {name: evaluate(pred.cpu().numpy(), self.dataset.test_y) for name, pred in forecasts.items()}
+
+    def _validate(self, epoch: int, names: list[str]) -> tuple[dict[str, float], list[str]]:
+        """The named models' own training loss on the validation split, and those that stop now.
+
+        Remembers each model's best weights; with config.patience, a model whose validation loss
+        has not gone lower for `patience` evaluations stops and goes back to its best weights.
+        """
+        losses, stopping = {}, []
+        for name, pred in self._forecasts({name: self.models[name] for name in names}, self._val_x).items():
             with torch.no_grad():
                 loss = _training_loss(name, pred, self._val_y, self.config.alpha, self.config.gamma)[0].item()
             losses[name] = loss
-            if name not in self.best or loss < self.best[name]["loss"]:
+            best = self.best.get(name)
+            if best is None or loss < best["loss"]:
                 state = copy.deepcopy(self.models[name].state_dict())
-                self.best[name] = {"epoch": epoch, "loss": loss, "state": state}
-        return losses
+                self.best[name] = {"epoch": epoch, "loss": loss, "state": state, "stale": 0}
+                continue
+            best["stale"] = best.get("stale", 0) + 1
+            if self.config.patience and best["stale"] >= self.config.patience:
+                self.models[name].load_state_dict(best["state"])
+                self.stopped[name] = epoch
+                stopping.append(name)
+        return losses, stopping
 
     def _train_epoch(self, name: str, batches: list[torch.Tensor]) -> tuple[np.ndarray, dict[str, float]]:
         """One epoch of one model: batch, forward, loss, zero_grad, backward, step.
@@ -208,17 +227,21 @@ class Trainer:
     def run(self, epochs: int | None = None):
         """Train for `epochs` more epochs (default: the config's), yielding an EpochReport after each.
 
-        With config.parallel, each model trains in its own thread with torch on one thread
-        (restored when the generator ends): the models' small GRU steps then overlap.
+        Models stopped early (config.patience) no longer train nor appear in the reports' train
+        and test entries; the run ends early when every model has stopped. With config.parallel,
+        each model trains in its own thread with torch on one thread (restored when the generator
+        ends): the models' small GRU steps then overlap.
         """
         config = self.config
-        names = list(self.models)
-        pool = ThreadPoolExecutor(len(names)) if config.parallel and len(names) > 1 else None
+        pool = ThreadPoolExecutor(len(self.models)) if config.parallel and len(self.models) > 1 else None
         torch_threads = torch.get_num_threads()
         if pool:
             torch.set_num_threads(1)
         try:
             for _ in range(config.epochs if epochs is None else epochs):
+                names = [name for name in self.models if name not in self.stopped]
+                if not names:
+                    return
                 start = time.perf_counter()
                 # Same batch order for every model; reproducible from the seed and the epoch.
                 generator = torch.Generator().manual_seed(config.seed * 100_003 + self.epoch)
@@ -237,9 +260,9 @@ class Trainer:
                 report = EpochReport(epoch=self.epoch + 1, seconds=0.0, train=train, timing=timing)
                 if report.epoch % config.eval_every == 0 or report.epoch == 1:
                     t0 = time.perf_counter()
-                    report.test = self.evaluate()
+                    report.test = self._test_metrics({name: self.models[name] for name in names})
                     if config.select_on_validation:
-                        report.val = self._validate(report.epoch)
+                        report.val, report.stopped = self._validate(report.epoch, names)
                     previews = self.predict(self._test_x[self.preview_index])
                     report.previews = {name: p.tolist() for name, p in previews.items()}
                     timing["eval"] = time.perf_counter() - t0
@@ -261,6 +284,7 @@ class Trainer:
                 "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
                 "reports": [asdict(report) for report in self.reports],
                 "best": self.best,
+                "stopped": self.stopped,
             },
             path,
         )
@@ -276,4 +300,5 @@ class Trainer:
             trainer.optimizers[name].load_state_dict(state["optimizers"][name])
         trainer.reports = [EpochReport(**report) for report in state["reports"]]
         trainer.best = state.get("best", {})
+        trainer.stopped = state.get("stopped", {})
         return trainer

@@ -77,12 +77,15 @@ def series_grid(x, y, breaks=None, columns: int = 3) -> go.Figure:
 
 
 def training_curves(reports: list[dict]) -> go.Figure:
-    """Training loss of each model per epoch, one panel per loss (their scales differ)."""
+    """Training loss of each model per epoch, one panel per loss (their scales differ).
+
+    A model stopped early is absent from the later reports: its curve ends there.
+    """
     names = list(reports[0]["train"]) if reports else []
     fig = make_subplots(rows=1, cols=max(1, len(names)), subplot_titles=[f"{LABELS[n]} loss" for n in names])
-    epochs = [r["epoch"] for r in reports]
     for col, name in enumerate(names, start=1):
-        values = [r["train"][name]["loss"] for r in reports]
+        trained = [r for r in reports if name in r["train"]]
+        epochs, values = [r["epoch"] for r in trained], [r["train"][name]["loss"] for r in trained]
         fig.add_scatter(x=epochs, y=values, name=LABELS[name], line={"color": COLOURS[name]}, row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     return _layout(fig, 260)
@@ -95,9 +98,10 @@ def metric_curves(reports: list[dict]) -> go.Figure:
     names = list(evaluated[0]["test"]) if evaluated else []
     for col, metric in enumerate(METRICS, start=1):
         for name in names:
+            tested = [r for r in evaluated if name in r["test"]]  # none after an early stop
             fig.add_scatter(
-                x=[r["epoch"] for r in evaluated],
-                y=[r["test"][name][metric] for r in evaluated],
+                x=[r["epoch"] for r in tested],
+                y=[r["test"][name][metric] for r in tested],
                 name=LABELS[name],
                 line={"color": COLOURS[name]},
                 row=1,

@@ -8,13 +8,13 @@ import streamlit as st
 from dilate_core.settings import SETTINGS
 from dilate_core.train import Config, epochs_text, preview_indices
 from explorer import charts, keys, links, server
-from explorer.jobs import FINAL_STATES, QUEUED, RUNNING, LimitError
+from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
 from explorer.widgets import setting_input
 
 FORM = (
     ("epochs", "batch_size", "lr"),
     ("alpha", "gamma", "eval_every"),
-    ("model", "hidden", "losses", "select_on_validation"),
+    ("model", "hidden", "losses", "select_on_validation", "patience"),
 )
 
 st.title("Train")
@@ -41,10 +41,10 @@ if start:
     if not values["losses"]:
         st.error("Choose at least one loss to train with.")
         st.stop()
-    config = Config(**(st.session_state.get(keys.DATA_SETTINGS) | values))
     try:
+        config = Config(**(st.session_state.get(keys.DATA_SETTINGS) | values))
         job = pool.submit(server.owner(), config, dataset, config.epochs)
-    except LimitError as error:
+    except ValueError as error:  # a setting the others rule out, or a LimitError: a message, no traceback
         st.error(str(error))
         st.stop()
     links.write(**{name: SETTINGS[name].text(value) for name, value in values.items()})
@@ -75,7 +75,8 @@ def draw(job) -> None:
     elif job.error:
         st.error(f"The run failed: {job.error}")
     else:
-        st.success(f"Run #{job.id} {job.state} after {job.epoch} epochs.")
+        early = " (every model stopped early)" if job.epoch < total and job.state == DONE else ""
+        st.success(f"Run #{job.id} {job.state} after {job.epoch} epochs{early}.")
     if not reports:
         return
     st.plotly_chart(charts.training_curves(reports))
@@ -84,6 +85,13 @@ def draw(job) -> None:
         best = {name: min(validated, key=lambda r: r["val"][name])["epoch"] for name in validated[-1]["val"]}
         st.caption(
             f"Lowest validation loss so far at epoch: {epochs_text(best)}. Results and Alignments use those weights."
+        )
+    stopped = {name: r["epoch"] for r in reports for name in r.get("stopped", ())}
+    if stopped:
+        st.caption(
+            f"Stopped early (no lower validation loss for {job.config.patience} "
+            f"evaluation{'s' if job.config.patience > 1 else ''}) at epoch: "
+            f"{epochs_text(stopped)}; their curves end there and they keep their best weights."
         )
     st.plotly_chart(charts.metric_curves(reports))
     last = next((r for r in reversed(reports) if r.get("previews")), None)

@@ -194,3 +194,22 @@ def test_a_run_that_keeps_its_best_validation_weights_is_scored_with_them(app):
     assert at.subheader[0].value.startswith("Test metrics with each model's best validation weights")
     assert "the lowest validation loss came at epoch" in at.caption[0].value
     show(at, "alignments")
+
+
+def test_early_stopping_needs_validation_and_shows_the_stopped_models(app):
+    at = show(app, "data")
+    at.slider(key="data.synthetic.n_series").set_value(100).run()
+    at = show(at, "train")
+    at.number_input(key="train.patience").set_value(1)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and "needs select_on_validation" in at.error[0].value
+    assert at.session_state[keys.JOB] is None
+    at.checkbox(key="train.select_on_validation").check()
+    at.number_input(key="train.epochs").set_value(60)
+    at.slider(key="train.eval_every").set_value(1)
+    at.select_slider(key="train.lr").set_value(1e-2)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and at.query_params["patience"] == "1"
+    wait_for_the_run(at)
+    stopped = "Stopped early (no lower validation loss for 1 evaluation) at epoch"
+    assert any(c.value.startswith(stopped) for c in at.caption)

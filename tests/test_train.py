@@ -3,6 +3,7 @@
 import shlex
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -121,6 +122,35 @@ def test_selecting_on_validation_keeps_each_models_weights_from_its_best_epoch()
     assert trainer.evaluate(best=True) != trainer.evaluate()  # some model got worse after its best epoch
 
 
+def test_early_stopping_stops_each_model_after_patience_evaluations_without_improvement(tmp_path):
+    config = Config(**(TINY | {"eval_every": 1}), lr=3e-2, select_on_validation=True, patience=2)
+    trainer, reports = run(config, 200)
+    assert set(trainer.stopped) == set(config.losses)  # every model stopped ...
+    assert trainer.epoch == max(trainer.stopped.values()) < 200  # ... and the run ended with the last one
+    for name, stop in trainer.stopped.items():
+        losses = {r.epoch: r.val[name] for r in reports if r.val and name in r.val}
+        best = trainer.best[name]
+        assert max(losses) == stop and losses[best["epoch"]] == min(losses.values()) == best["loss"]
+        after_best = [epoch for epoch in losses if epoch > best["epoch"]]
+        assert len(after_best) == config.patience  # exactly `patience` evaluations without a lower loss
+        assert [r.epoch for r in reports if name in r.stopped] == [stop]
+        # Its curves end at the stop; its weights are those of its best epoch from then on.
+        assert all(name not in r.train and name not in r.test for r in reports if r.epoch > stop)
+        assert all(name in r.train for r in reports if r.epoch <= stop)
+    # The others went on: each epoch trained exactly the models not stopped before it.
+    assert len(set(trainer.stopped.values())) > 1
+    for report in reports:
+        assert set(report.train) == {name for name, stop in trainer.stopped.items() if stop >= report.epoch}
+        straight, _ = run(replace(config, patience=0), best["epoch"])
+        x = trainer.dataset.test_x
+        np.testing.assert_array_equal(trainer.predict(x)[name], straight.predict(x)[name])
+    # The stopped models stay stopped in a saved run that continues.
+    path = tmp_path / "run.pt"
+    trainer.save(path)
+    loaded = Trainer.load(path)
+    assert loaded.stopped == trainer.stopped and list(loaded.run(5)) == []
+
+
 def test_validation_comes_from_the_last_training_windows_when_the_data_have_none(tmp_path):
     dataset = make_synthetic(40)
     dataset.val_x = dataset.val_y = None
@@ -148,6 +178,8 @@ def test_validation_comes_from_the_last_training_windows_when_the_data_have_none
         ({"dataset": "traffic"}, "dataset must be one of"),
         ({"batch_size": 0}, "batch_size"),
         ({"select_on_validation": "yes"}, "select_on_validation must be True or False"),
+        ({"patience": 3}, "needs select_on_validation"),
+        ({"patience": -1, "select_on_validation": True}, "patience"),
     ],
 )
 def test_config_rejects_bad_settings(changes, message):
