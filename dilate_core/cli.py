@@ -1,7 +1,9 @@
-"""Command line: train one run of the three losses, or reproduce the paper's Table 1 over seeds.
+"""Command line: train one run of the three losses, reproduce the paper's Table 1 over seeds, or
+run a sweep (a grid of settings times seeds, see dilate_core.sweep).
 
 python -m dilate_core train --dataset synthetic --epochs 100
 python -m dilate_core reproduce --dataset synthetic --runs 10 --out assets
+python -m dilate_core sweep sweeps/table1_synthetic.toml
 """
 
 import argparse
@@ -152,6 +154,35 @@ def reproduce_command(args, argv: list[str]) -> int:
     return 0
 
 
+def sweep_command(args) -> int:
+    from tqdm import tqdm
+
+    from dilate_core import sweep as sweeps
+
+    base, out = sweeps.Sweep.from_file(args.file) if args.file else (sweeps.Sweep(runs=1), None)
+    given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
+    grid = base.grid | {name: [SETTINGS[name].parse(v) for v in values] for name, *values in args.grid or []}
+    plan = sweeps.Sweep(base.settings | given, grid, args.runs or base.runs)
+    out = args.out or out
+    if out is None:
+        raise ValueError("Name the sweep's folder with --out (or `out = ...` in the sweep file).")
+    executor = sweeps.executor_from(args.ray, args.workers, args.threads)
+    bar = tqdm(total=len(plan.tasks()), unit="run", dynamic_ncols=True)
+
+    def progress(done: int, total: int, failed: int) -> None:
+        bar.n = done
+        bar.set_postfix(failed=failed, refresh=False)
+        bar.refresh()
+
+    try:
+        summary = sweeps.run_sweep(plan, out, executor, progress)
+    finally:
+        bar.close()
+    print(summary.read_text())
+    print(f"wrote {summary}, {summary.with_suffix('.csv')} and the store {Path(out) / sweeps.STORE_NAME}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dilate_core", description="DILATE Explorer's core.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,9 +193,30 @@ def main(argv: list[str] | None = None) -> int:
     _add_config_arguments(reproduce)
     reproduce.add_argument("--runs", type=int, default=10)
     reproduce.add_argument("--out", help="folder for the CSV and Markdown tables")
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a grid of settings times seeded runs, locally or on a Ray cluster, resumably",
+        description="Options given here override the sweep file's [settings]; a task already done in the "
+        "folder's store is not trained again.",
+    )
+    sweep.add_argument("file", nargs="?", help="a sweep file (TOML), e.g. sweeps/table1_synthetic.toml")
+    _add_config_arguments(sweep)
+    sweep.add_argument(
+        "--grid",
+        nargs="+",
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a setting and the values to try, e.g. --grid gamma 0.01 0.1 (repeatable; adds to the file's grid)",
+    )
+    sweep.add_argument("--runs", type=int, help="seeded runs per cell (default: the file's, else 1)")
+    sweep.add_argument("--out", help="the sweep's folder: its store and summary (default: the file's out)")
+    sweep.add_argument("--workers", type=int, help="local processes at once (default: cores // threads)")
+    sweep.add_argument("--threads", type=int, default=1, help="torch and numba threads per task (default: 1)")
+    sweep.add_argument("--ray", metavar="ADDRESS", help="run on this Ray cluster (default: RAY_ADDRESS if set)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    commands = {"train": train_command, "sweep": sweep_command}
     try:
-        return train_command(args) if args.command == "train" else reproduce_command(args, argv)
+        return commands[args.command](args) if args.command in commands else reproduce_command(args, argv)
     except ValueError as error:
         parser.error(str(error))

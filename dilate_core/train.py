@@ -263,8 +263,9 @@ class Trainer:
                     report.test = self._test_metrics({name: self.models[name] for name in names})
                     if config.select_on_validation:
                         report.val, report.stopped = self._validate(report.epoch, names)
-                    previews = self.predict(self._test_x[self.preview_index])
-                    report.previews = {name: p.tolist() for name, p in previews.items()}
+                    if len(self.preview_index):  # n_preview = 0: no forecasts to report
+                        previews = self.predict(self._test_x[self.preview_index])
+                        report.previews = {name: p.tolist() for name, p in previews.items()}
                     timing["eval"] = time.perf_counter() - t0
                 report.seconds = time.perf_counter() - start
                 self.reports.append(report)

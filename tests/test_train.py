@@ -69,6 +69,11 @@ def test_reports_carry_metrics_and_previews_on_eval_epochs():
     assert min(report.timing.values()) >= 0 and sum(report.timing.values()) <= report.seconds  # phases of it
 
 
+def test_a_run_without_previews_reports_its_metrics():
+    _, reports = run(Config(**(TINY | {"n_preview": 0})), 2)
+    assert reports[0].test and not reports[0].previews
+
+
 def test_same_config_gives_identical_reports():
     config = Config(**TINY)
     (_, a), (_, b) = run(config, 3), run(config, 3)

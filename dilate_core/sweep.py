@@ -1,0 +1,423 @@
+"""Sweeps: a grid of training settings times seeded runs, on this machine or on a Ray cluster.
+
+A task trains one `Config` (all its losses side by side, as `Trainer` does) with one seed and
+yields one result: per-loss test metrics at the paper's scale, after the last epoch and with
+each model's best validation weights, the best and early-stop epochs, the wall time and the
+host. Every finished task is written at once to an SQLite store in the sweep's folder, so a
+killed sweep loses only the tasks that were running and the same sweep run again trains only
+what is missing (failed tasks included).
+
+    sweep = Sweep({"dataset": "synthetic", "epochs": 1000}, {"model": ["seq2seq", "mlp"]}, runs=10)
+    run_sweep(sweep, "results/table1_synthetic")            # a local process pool
+    run_sweep(sweep, "results/table1_synthetic", RayExecutor("auto"))
+"""
+
+import csv
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import socket
+import sqlite3
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from dilate_core import paper
+from dilate_core.settings import LOSS_LABELS, SETTINGS
+from dilate_core.sources import SOURCES
+
+STORE_NAME = "sweep.sqlite"
+METRICS = ("mse", "dtw", "tdi")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One training run: a cell of the grid and a run index, as a complete Config dict."""
+
+    cell: dict  # the grid's values for this cell, e.g. {"model": "mlp"}
+    run: int  # 0-based; run r trains with seed and data_seed shifted by r
+    config: dict  # every Config field
+
+    @property
+    def key(self) -> str:
+        """A stable id of what the task computes: the same settings give the same key."""
+        return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:20]
+
+
+@dataclass
+class Sweep:
+    """Fixed `settings` (Config fields), a `grid` (field -> values to try) and `runs` seeds per cell.
+
+    Data settings a cell leaves unset take its data source's defaults (ECG5000: 84 -> 56 steps).
+    """
+
+    settings: dict = field(default_factory=dict)
+    grid: dict[str, list] = field(default_factory=dict)
+    runs: int = 10
+
+    def __post_init__(self):
+        from dilate_core.train import Config  # torch is only needed once tasks are built
+
+        unknown = sorted((set(self.settings) | set(self.grid)) - set(SETTINGS))
+        if unknown:
+            raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; see python -m dilate_core train --help.")
+        for name, values in self.grid.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"The grid's {name} must be a non-empty list of values, got {values!r}.")
+        if not isinstance(self.runs, int) or self.runs < 1:
+            raise ValueError(f"runs must be a whole number of at least 1, got {self.runs!r}.")
+        self._config = Config
+        self.tasks()  # every cell's Config is checked now, before anything trains
+
+    @classmethod
+    def from_file(cls, path) -> tuple["Sweep", str | None]:
+        """A sweep file (TOML): `runs = 10`, `out = "folder"`, a [settings] table and a [grid]
+        table of lists. Returns the sweep and its `out` folder (None if the file names none)."""
+        try:
+            with open(path, "rb") as handle:
+                spec = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ValueError(f"Cannot read the sweep file {path}: {error}") from None
+        unknown = sorted(set(spec) - {"runs", "settings", "grid", "out"})
+        if unknown:
+            raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; expected runs, settings, grid, out.")
+        return cls(spec.get("settings", {}), spec.get("grid", {}), spec.get("runs", 10)), spec.get("out")
+
+    def cells(self) -> list[dict]:
+        """Every combination of the grid's values, in the grid's order."""
+        names = list(self.grid)
+        return [dict(zip(names, values, strict=True)) for values in itertools.product(*self.grid.values())]
+
+    def tasks(self) -> list[Task]:
+        tasks = []
+        for cell in self.cells():
+            values = self.settings | cell
+            source = SOURCES[values.get("dataset", SETTINGS["dataset"].default)]
+            base = self._config(**(source.defaults | values))
+            for run in range(self.runs):
+                config = asdict(base) | {"seed": base.seed + run, "data_seed": base.data_seed + run}
+                tasks.append(Task(cell, run, json.loads(json.dumps(config))))  # tuples as lists, as stored
+        return tasks
+
+
+def train_task(config: dict) -> dict:
+    """Train one task's Config; its result as plain data (see the module's docstring)."""
+    from dilate_core import warmup
+    from dilate_core.train import Config, Trainer, load_dataset
+
+    start = time.perf_counter()
+    warmup()
+    run_config = Config.from_dict(config)
+    trainer = Trainer(run_config, load_dataset(run_config))
+    for _ in trainer.run():
+        pass
+    scales = paper.scales(run_config.dataset)
+    metrics = {"last": trainer.evaluate()}
+    if run_config.select_on_validation:
+        metrics["best"] = trainer.evaluate(best=True)
+    return {
+        "metrics": {
+            protocol: {loss: {m: scores[m] * scales[m] for m in METRICS} for loss, scores in results.items()}
+            for protocol, results in metrics.items()
+        },
+        "best_epochs": trainer.best_epochs,
+        "stopped": trainer.stopped,
+        "epochs": trainer.epoch,
+        "seconds": time.perf_counter() - start,
+        "host": socket.gethostname(),
+    }
+
+
+class Store:
+    """The sweep's results in SQLite: one row per task, written (and committed) as it finishes."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / STORE_NAME
+        self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS tasks (key TEXT PRIMARY KEY, cell TEXT, run INTEGER, config TEXT, "
+            "status TEXT, result TEXT, error TEXT, finished REAL)"
+        )
+        self._db.commit()
+
+    def done(self) -> set[str]:
+        return {key for (key,) in self._db.execute("SELECT key FROM tasks WHERE status = 'done'")}
+
+    def record(self, task: Task, result: dict | None, error: str | None = None) -> None:
+        with self._db:  # one transaction: the row is there whole or not at all
+            self._db.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task.key,
+                    json.dumps(task.cell, sort_keys=True),
+                    task.run,
+                    json.dumps(task.config, sort_keys=True),
+                    "done" if error is None else "failed",
+                    json.dumps(result) if result is not None else None,
+                    error,
+                    time.time(),
+                ),
+            )
+
+    def rows(self, status: str = "done") -> list[dict]:
+        query = "SELECT key, cell, run, config, result, error FROM tasks WHERE status = ? ORDER BY cell, run"
+        return [
+            {
+                "key": key,
+                "cell": json.loads(cell),
+                "run": run,
+                "config": json.loads(config),
+                "result": json.loads(result) if result else None,
+                "error": error,
+            }
+            for key, cell, run, config, result, error in self._db.execute(query, (status,))
+        ]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _pin_threads(threads: int) -> None:
+    """A worker's torch and numba thread pools, both capped: with numba at its default (every
+    core) in each of several workers, their idle threads spin against each other."""
+    import numba
+    import torch
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+Outcome = tuple[Task, dict | None, str | None]  # a task and its result, or its error
+
+
+class LocalExecutor:
+    """A pool of spawned processes on this machine: `workers` (default: cores // threads) at
+    once, each with torch and numba on `threads` threads."""
+
+    def __init__(self, workers: int | None = None, threads: int = 1):
+        self.threads = threads
+        self.workers = workers or max(1, (os.cpu_count() or 1) // threads)
+
+    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pin_threads, initargs=(self.threads,))
+        futures = {pool.submit(train_task, task.config): task for task in tasks}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    error = future.exception()
+                    if error is None:
+                        yield futures[future], future.result(), None
+                    else:
+                        yield futures[future], None, f"{type(error).__name__}: {error}"
+        finally:
+            if pending:  # Ctrl-C, or the caller stopped reading: queued tasks never start and the
+                # running ones end with their process (Python 3.11 has no public way to stop them)
+                processes = list((pool._processes or {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for process in processes:
+                    process.terminate()
+            else:
+                pool.shutdown()
+
+
+class RayExecutor:
+    """One Ray task per training task on the cluster at `address` ("auto": the one this machine
+    belongs to), each asking for `threads` CPUs, retried when its worker or node dies."""
+
+    def __init__(self, address: str, threads: int = 1, retries: int = 3):
+        self.address, self.threads, self.retries = address, threads, retries
+
+    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+        import ray  # optional: only a sweep sent to a cluster needs it
+
+        if not ray.is_initialized():
+            ray.init(address=self.address, log_to_driver=False)
+        remote = ray.remote(num_cpus=self.threads, max_retries=self.retries)(_ray_task)
+        references = {remote.remote(task.config, self.threads): task for task in tasks}
+        try:
+            while references:
+                finished, _ = ray.wait(list(references), num_returns=1)
+                for reference in finished:
+                    task = references.pop(reference)
+                    try:
+                        yield task, ray.get(reference), None
+                    except Exception as error:  # the task's own error, or its node lost past the retries
+                        yield task, None, f"{type(error).__name__}: {error}"
+        finally:  # Ctrl-C, or the caller stopped reading: nothing stays queued on the cluster
+            for reference in references:
+                ray.cancel(reference, force=True)
+
+
+def _ray_task(config: dict, threads: int) -> dict:
+    _pin_threads(threads)
+    return train_task(config)
+
+
+def executor_from(ray_address: str | None = None, workers: int | None = None, threads: int = 1):
+    """Ray when an address is given or RAY_ADDRESS is set, else the local process pool."""
+    address = ray_address or os.environ.get("RAY_ADDRESS")
+    return RayExecutor(address, threads) if address else LocalExecutor(workers, threads)
+
+
+def run_sweep(
+    sweep: Sweep,
+    folder,
+    executor=None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Path:
+    """Train every task of `sweep` not yet done in `folder`'s store, then write the summary.
+
+    progress(done, total, failed) is called at the start and after every task. Returns the
+    summary's Markdown path.
+    """
+    store = Store(folder)
+    try:
+        tasks = sweep.tasks()
+        done = store.done()
+        missing = [task for task in tasks if task.key not in done]
+        finished, failed = len(tasks) - len(missing), 0
+        if progress:
+            progress(finished, len(tasks), failed)
+        if missing:
+            for task, result, error in (executor or LocalExecutor()).run(missing):
+                store.record(task, result, error)
+                finished, failed = finished + (error is None), failed + (error is not None)
+                if progress:
+                    progress(finished, len(tasks), failed)
+        return write_summary(sweep, store)
+    finally:
+        store.close()
+
+
+@dataclass
+class Cell:
+    """The results of one cell over its runs: per protocol, loss and metric, the values."""
+
+    cell: dict
+    runs: int  # runs done
+    planned: int
+    epochs: list[int]
+    values: dict[str, dict[str, dict[str, list[float]]]]  # protocol -> loss -> metric -> one per run
+
+
+def collect(sweep: Sweep, rows: Iterable[dict]) -> list[Cell]:
+    """The done rows of this sweep's tasks, grouped by cell (other rows of the store are ignored)."""
+    keys = {task.key for task in sweep.tasks()}
+    cells = {json.dumps(cell, sort_keys=True): Cell(cell, 0, sweep.runs, [], {}) for cell in sweep.cells()}
+    for row in rows:
+        if row["key"] not in keys:
+            continue
+        entry = cells[json.dumps(row["cell"], sort_keys=True)]
+        entry.runs += 1
+        entry.epochs.append(row["result"]["epochs"])
+        for protocol, losses in row["result"]["metrics"].items():
+            for loss, scores in losses.items():
+                for metric, value in scores.items():
+                    entry.values.setdefault(protocol, {}).setdefault(loss, {}).setdefault(metric, []).append(value)
+    return list(cells.values())
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and population standard deviation (numpy's default, as the reproduction tables use)."""
+    mean = sum(values) / len(values)
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+
+
+def verdict(ours: tuple[float, float], reported: tuple[float, float]) -> str:
+    """'consistent' when the means differ by less than twice the combined spread, else 'differs'."""
+    (m1, s1), (m2, s2) = ours, reported
+    return "consistent" if abs(m1 - m2) < 2 * math.hypot(s1, s2) else "differs"
+
+
+def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
+    """One row per cell, protocol, loss and metric: mean ± std over its runs, beside the paper's."""
+    rows = []
+    for entry in cells:
+        settings = sweep.settings | entry.cell
+        dataset = settings.get("dataset", SETTINGS["dataset"].default)
+        reported = paper.table1(dataset, settings.get("model", SETTINGS["model"].default))
+        for protocol, losses in entry.values.items():
+            for loss, metrics in losses.items():
+                for metric, values in metrics.items():
+                    mean, std = mean_std(values)
+                    row = {**entry.cell, "protocol": protocol, "loss": loss, "metric": metric}
+                    row |= {"scale": paper.scales(dataset)[metric], "runs": len(values), "mean": mean, "std": std}
+                    paper_value = reported.get((metric, loss))
+                    row |= {
+                        "paper_mean": paper_value[0] if paper_value else None,
+                        "paper_std": paper_value[1] if paper_value else None,
+                        "verdict": verdict((mean, std), paper_value) if paper_value and len(values) > 1 else "",
+                    }
+                    rows.append(row)
+    return rows
+
+
+PROTOCOL_TITLES = {
+    "last": "weights after the last epoch",
+    "best": "each model's weights from its lowest validation loss (the paper's early stopping)",
+}
+
+
+def write_summary(sweep: Sweep, store: Store) -> Path:
+    """summary.csv and summary.md next to the store, from the runs done so far (they say how many)."""
+    cells = collect(sweep, store.rows())
+    rows = summary_rows(sweep, cells)
+    csv_path, md_path = store.folder / "summary.csv", store.folder / "summary.md"
+    columns = [*sweep.grid, "protocol", "loss", "metric", "scale", "runs", "mean", "std"]
+    columns += ["paper_mean", "paper_std", "verdict"]
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows([{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows])
+    md_path.write_text(summary_markdown(sweep, cells, rows))
+    return md_path
+
+
+def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict]) -> str:
+    done = sum(entry.runs for entry in cells)
+    epochs = sweep.settings.get("epochs", SETTINGS["epochs"].default)
+    patience = sweep.settings.get("patience", 0)
+    lines = [
+        f"# Sweep: {done} of {len(cells) * sweep.runs} runs done",
+        "",
+        f"Fixed settings: `{json.dumps(sweep.settings, sort_keys=True)}`; grid: `{json.dumps(sweep.grid)}`.",
+        f"Up to {epochs} epochs per run"
+        + (f", early stopping after {patience} evaluations without a lower validation loss." if patience else "."),
+        "Mean ± std over the runs done; the paper's Table 1 beside where it has the cell; verdict: "
+        "consistent when |ours - paper| < 2 sqrt(std_ours² + std_paper²).",
+        "",
+    ]
+    for entry in cells:
+        dataset = (sweep.settings | entry.cell).get("dataset", SETTINGS["dataset"].default)
+        name = ", ".join(f"{k} = {v}" for k, v in entry.cell.items()) or "the only cell"
+        trained = f"{min(entry.epochs)}–{max(entry.epochs)}" if entry.epochs else "no"
+        lines += [f"## {name}", "", f"{entry.runs} of {entry.planned} runs done; {trained} epochs trained."]
+        for protocol, losses in entry.values.items():
+            lines += ["", f"Test metrics ({paper.scale_caption(dataset)}), {PROTOCOL_TITLES[protocol]}:", ""]
+            lines += ["| metric | " + " | ".join(LOSS_LABELS[loss] for loss in losses) + " |"]
+            lines += ["|---|" + "---|" * len(losses)]
+            mine = [r for r in rows if r["protocol"] == protocol and all(r[k] == v for k, v in entry.cell.items())]
+            for metric in METRICS:
+                texts = []
+                for loss in losses:
+                    row = next(r for r in mine if r["loss"] == loss and r["metric"] == metric)
+                    text = f"{row['mean']:.3g} ± {row['std']:.2g}"
+                    if row["paper_mean"] is not None:
+                        text += f" (paper {row['paper_mean']:.3g} ± {row['paper_std']:.2g}"
+                        text += f", {row['verdict']})" if row["verdict"] else ")"
+                    texts.append(text)
+                lines.append(f"| {metric.upper()} | " + " | ".join(texts) + " |")
+        lines.append("")
+    return "\n".join(lines)

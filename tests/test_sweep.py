@@ -1,0 +1,156 @@
+"""Sweeps: the grid's tasks, a store that keeps every finished task, resuming, failures, the CLI."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dilate_core import sweep as sweeps
+from dilate_core.cli import main
+from dilate_core.sweep import LocalExecutor, Store, Sweep, run_sweep, train_task, verdict
+
+TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
+SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
+
+
+class Recording:
+    """An executor that trains in this process, remembers what it ran and can be cut short."""
+
+    def __init__(self, stop_after: int | None = None):
+        self.ran, self.stop_after = [], stop_after
+
+    def run(self, tasks):
+        for task in tasks:
+            if self.stop_after is not None and len(self.ran) == self.stop_after:
+                raise KeyboardInterrupt  # Ctrl-C while the next task runs
+            self.ran.append(task)
+            try:
+                yield task, train_task(task.config), None
+            except Exception as error:
+                yield task, None, f"{type(error).__name__}: {error}"
+
+
+def test_a_sweep_is_its_grid_times_seeded_runs_with_each_sources_defaults():
+    plan = Sweep({"epochs": 5}, {"dataset": ["synthetic", "ecg5000"], "gamma": [0.01, 0.1]}, runs=3)
+    tasks = plan.tasks()
+    assert len(tasks) == 12 and len({task.key for task in tasks}) == 12
+    assert (
+        [task.cell for task in tasks[::3]]
+        == plan.cells()
+        == [{"dataset": d, "gamma": g} for d in ("synthetic", "ecg5000") for g in (0.01, 0.1)]
+    )
+    assert [(t.config["seed"], t.config["data_seed"]) for t in tasks[:3]] == [(0, 0), (1, 1), (2, 2)]
+    assert {t.config["n_input"] for t in tasks if t.cell["dataset"] == "ecg5000"} == {84}
+    assert all(t.config["epochs"] == 5 for t in tasks)
+    assert Sweep({"epochs": 5}, {"gamma": [0.1]}, 1).tasks()[0].key == Sweep({"epochs": 5, "gamma": 0.1}).tasks()[0].key
+
+
+@pytest.mark.parametrize(
+    "settings, grid, runs, message",
+    [
+        ({"epoch": 5}, {}, 1, "Unknown setting"),
+        ({}, {"gamma": 0.1}, 1, "non-empty list"),
+        ({}, {"gamma": [0.1, -1.0]}, 1, "gamma must be a number from 0"),
+        ({}, {}, 0, "runs must be"),
+    ],
+)
+def test_a_bad_sweep_is_refused_before_anything_trains(settings, grid, runs, message):
+    with pytest.raises(ValueError, match=message):
+        Sweep(settings, grid, runs)
+
+
+def test_every_shipped_sweep_file_builds_its_tasks():
+    files = sorted(SWEEPS.glob("*.toml"))
+    assert {f.stem for f in files} >= {"table1_synthetic", "table1_ecg5000", "etth1"}
+    for path in files:
+        plan, out = Sweep.from_file(path)
+        assert out and plan.tasks()
+
+
+def test_the_local_pool_gives_the_numbers_of_training_in_this_process(tmp_path):
+    plan = Sweep(TINY | {"select_on_validation": True}, {"model": ["seq2seq", "mlp"]}, runs=2)
+    seen = []
+    summary = run_sweep(plan, tmp_path, LocalExecutor(workers=2), lambda *a: seen.append(a))
+    assert seen[0] == (0, 4, 0) and seen[-1] == (4, 4, 0) and len(seen) == 5
+    rows = Store(tmp_path).rows()
+    assert len(rows) == 4
+    task = plan.tasks()[3]
+    row = next(r for r in rows if r["key"] == task.key)
+    direct = train_task(task.config)
+    assert row["result"]["metrics"] == direct["metrics"]  # same seeds, same numbers, in any process
+    assert set(row["result"]["metrics"]) == {"last", "best"}
+    # The summary's means are those of the runs.
+    values = [r["result"]["metrics"]["best"]["dilate"]["tdi"] for r in rows if r["cell"] == {"model": "mlp"}]
+    with open(tmp_path / "summary.csv") as handle:
+        line = next(x for x in handle if x.startswith("mlp,best,dilate,tdi,"))
+    assert float(line.split(",")[6]) == pytest.approx(sum(values) / 2, rel=1e-5)
+    assert summary.read_text().startswith("# Sweep: 4 of 4 runs done")
+
+
+def test_a_cut_sweep_keeps_what_finished_and_resumes_only_the_rest(tmp_path):
+    plan = Sweep(TINY, {"gamma": [0.01, 0.1]}, runs=2)
+    cut = Recording(stop_after=3)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan, tmp_path, cut)
+    assert len(Store(tmp_path).done()) == 3
+    resumed = Recording()
+    summary = run_sweep(plan, tmp_path, resumed)
+    assert [task.key for task in resumed.ran] == [plan.tasks()[3].key]
+    assert "4 of 4 runs done" in summary.read_text()
+    again = Recording()
+    run_sweep(plan, tmp_path, again)
+    assert again.ran == []
+
+
+def test_a_failing_task_is_recorded_with_its_error_and_the_others_finish(tmp_path):
+    plan = Sweep(TINY, {"dataset": ["synthetic", "csv"]}, runs=1)
+    seen = []
+    run_sweep(plan, tmp_path, Recording(), lambda *a: seen.append(a))
+    assert seen[-1] == (1, 2, 1)
+    store = Store(tmp_path)
+    (failed,) = store.rows("failed")
+    assert failed["cell"] == {"dataset": "csv"} and "needs its data set" in failed["error"]
+    assert [row["cell"] for row in store.rows()] == [{"dataset": "synthetic"}]
+    # A failed task is tried again by the next run of the sweep.
+    retry = Recording()
+    run_sweep(plan, tmp_path, retry)
+    assert [task.cell for task in retry.ran] == [{"dataset": "csv"}]
+
+
+def test_each_finished_task_is_in_the_store_at_once(tmp_path):
+    plan = Sweep(TINY, {}, runs=2)
+    executor = Recording()
+    outcomes = executor.run(plan.tasks())
+    store = Store(tmp_path)
+    store.record(*next(outcomes))
+    other = sqlite3.connect(tmp_path / sweeps.STORE_NAME)  # another process reading meanwhile
+    (count,) = other.execute("SELECT count(*) FROM tasks WHERE status = 'done'").fetchone()
+    assert count == 1
+
+
+def test_verdict_compares_means_within_twice_the_combined_spread():
+    assert verdict((1.0, 0.3), (1.8, 0.3)) == "consistent"  # 0.8 < 2 * 0.424
+    assert verdict((1.0, 0.3), (2.0, 0.3)) == "differs"  # 1.0 > 0.849
+
+
+def test_cli_sweep_from_a_file_and_options(tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(f'out = "{tmp_path / "out"}"\nruns = 2\n[settings]\n{_toml(TINY)}\n[grid]\nalpha = [0.2]\n')
+    assert main(["sweep", str(spec), "--workers", "1", "--grid", "gamma", "0.05", "0.5", "--hidden", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "# Sweep: 4 of 4 runs done" in printed and "## alpha = 0.2, gamma = 0.5" in printed
+    rows = Store(tmp_path / "out").rows()
+    assert {row["config"]["hidden"] for row in rows} == {4}  # the option overrides the file
+    with pytest.raises(SystemExit):
+        main(["sweep", str(spec), "--grid", "gamma", "-1"])
+    assert "gamma must be a number from 0" in capsys.readouterr().err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("runs = [")
+    with pytest.raises(SystemExit):
+        main(["sweep", str(broken)])
+    assert "Cannot read the sweep file" in capsys.readouterr().err
+
+
+def _toml(values: dict) -> str:
+    return "\n".join(f"{key} = {json.dumps(value)}" for key, value in values.items())
