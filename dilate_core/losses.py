@@ -349,6 +349,95 @@ def dilate_loss(
     return alpha * shape + (1 - alpha) * temporal, shape, temporal
 
 
+TANGLED_OMEGAS = ("weighted", "band")
+# Omega outside the Sakoe-Chiba band. A path through such a cell has a softmin weight of
+# exp(-BLOCKED / gamma) = 0 next to any path inside the band, as if the cost were infinite,
+# while the kernels' check for non-finite costs still catches real overflow.
+BLOCKED = 1e10
+
+
+@lru_cache(maxsize=32)
+def _tangled_omega(kind: str, N: int, M: int, steepness: float, radius: int, device, dtype) -> torch.Tensor:
+    """(N, M) time penalty of DILATE_t: Jeong et al.'s logistic weight of |i - j|, or a band."""
+    distance = (torch.arange(N, device=device)[:, None] - torch.arange(M, device=device)[None, :]).abs()
+    if kind == "weighted":  # w(k) = 1 / (1 + exp(-g (k - N / 2))), Jeong, Jeong & Omitaomu 2011, Eq. 4
+        weight = torch.sigmoid(steepness * (distance.to(torch.float64) - N / 2))
+        return (weight - weight.min()).to(dtype)  # w(k) - w(0): no penalty on the diagonal, as (i - j)^2
+    return torch.where(distance <= radius, 0.0, BLOCKED).to(dtype)
+
+
+def band_radius(N: int, M: int) -> int:
+    """The default Sakoe-Chiba radius: 10% of the longer series (at least 1), and at least |N - M|
+    so that the band holds a path."""
+    return max(1, round(0.1 * max(N, M)), abs(N - M))
+
+
+def dilate_t_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 0.5,
+    gamma: float = 0.01,
+    omega: str = "weighted",
+    steepness: float = 0.25,
+    radius: int | None = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """DILATE_t, the "tangled" variant: soft-DTW over alpha Delta + (1 - alpha) Omega (the paper's Eq. 5).
+
+    Shape and time enter one alignment cost instead of two terms, so a time shift can be traded
+    for a shape error along the path. `omega` picks the time penalty Omega[i, j]:
+
+    - "weighted": w(|i - j|) - w(0) with w(k) = 1 / (1 + exp(-steepness (k - N / 2))), the
+      logistic weight of weighted DTW (Jeong, Jeong & Omitaomu 2011): increasing in |i - j|,
+      in [0, 1), 0 on the diagonal like DILATE's (i - j)^2.
+    - "band": 0 within the Sakoe-Chiba band |i - j| <= radius (default: `band_radius(N, M)`),
+      infinite outside (see BLOCKED) whatever alpha: a hard limit on the time distortion.
+
+    Parameters
+    ----------
+    pred : tensor, shape (B, M, d)
+    target : tensor, shape (B, N, d)
+    alpha : float in [0, 1]
+        Weight of Delta, the squared distances.
+    gamma : float > 0
+    omega : "weighted" or "band"
+    steepness : float
+        g of the logistic weight ("weighted").
+    radius : int >= |N - M|
+        Half-width of the band ("band").
+
+    Returns
+    -------
+    loss : scalar tensor, mean over the batch; pred's dtype and device; differentiable.
+
+    References
+    ----------
+    Le Guen & Thome, NeurIPS 2019, Eq. 5 and Table 3; Jeong, Jeong & Omitaomu, "Weighted dynamic
+    time warping for time series classification", Pattern Recognition 2011; Sakoe & Chiba 1978.
+
+    Examples
+    --------
+    >>> target = torch.tensor([[[0.0], [0.0], [1.0], [1.0]]])
+    >>> late = torch.tensor([[[0.0], [0.0], [0.0], [1.0]]])
+    >>> round(dilate_t_loss(late, target, gamma=0.01, omega="band", radius=0).item(), 3)  # no shift allowed
+    0.5
+    """
+    check_series_pair(pred, target)
+    alpha = check_alpha(alpha)
+    if omega not in TANGLED_OMEGAS:
+        raise ValueError(f"omega must be one of {', '.join(TANGLED_OMEGAS)}, got {omega!r}.")
+    N, M = target.shape[1], pred.shape[1]
+    radius = band_radius(N, M) if radius is None else radius
+    if omega == "band" and (isinstance(radius, bool) or not isinstance(radius, int) or radius < abs(N - M)):
+        raise ValueError(f"radius must be a whole number >= |N - M| = {abs(N - M)}, or no path fits; got {radius!r}.")
+    D = cost_matrix(target, pred)
+    penalty = _tangled_omega(omega, N, M, float(steepness), radius, D.device, D.dtype)
+    # The band's infinite cells stay infinite whatever alpha (even alpha = 1, where 0 x inf is no help).
+    costs = alpha * D + (penalty if omega == "band" else (1 - alpha) * penalty)
+    with _costs_of_finite_series():
+        return _checked_apply(_SoftDTWValue, costs, gamma, backend).mean()
+
+
 def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float = 0.01) -> torch.Tensor:
     """Soft-DTW divergence (Blondel, Mensch & Vert, AISTATS 2021), one value per series.
 

@@ -14,8 +14,17 @@ import numpy as np
 from dilate_core._validate import check_number
 
 LOSSES = ("mse", "soft_dtw", "dilate")  # the paper's three, trained by default
-ALL_LOSSES = (*LOSSES, "sdtw_div")  # and the soft-DTW divergence (Blondel, Mensch & Vert 2021)
-LOSS_LABELS = {"mse": "MSE", "soft_dtw": "soft-DTW", "dilate": "DILATE", "sdtw_div": "soft-DTW divergence"}
+# and the soft-DTW divergence (Blondel, Mensch & Vert 2021) and the paper's Table 3 variants: DILATE_t, soft-DTW
+# over alpha Delta + (1 - alpha) Omega, with the weighted-DTW Omega or the Sakoe-Chiba band
+ALL_LOSSES = (*LOSSES, "sdtw_div", "dilate_t_weighted", "dilate_t_band")
+LOSS_LABELS = {
+    "mse": "MSE",
+    "soft_dtw": "soft-DTW",
+    "dilate": "DILATE",
+    "sdtw_div": "soft-DTW divergence",
+    "dilate_t_weighted": "DILATE_t (weighted)",
+    "dilate_t_band": "DILATE_t (band)",
+}
 DATASETS = ("synthetic", "ecg5000", "etth1", "csv")  # "csv": the caller passes the data set
 MODELS = ("seq2seq", "mlp")
 NOISE_KINDS = ("uniform", "gaussian")  # uniform on [0, sigma) as the published code; gaussian as the paper's text
@@ -186,7 +195,8 @@ _SETTINGS = (
         "losses",
         tuple,
         LOSSES,
-        "One model is trained per loss, side by side; sdtw_div is the soft-DTW divergence (Blondel et al. 2021).",
+        "One model is trained per loss, side by side; sdtw_div is the soft-DTW divergence (Blondel et al. 2021); "
+        "dilate_t_weighted and dilate_t_band are the paper's tangled DILATE_t (its Table 3).",
         choices=ALL_LOSSES,
         widget=Widget("Losses", "multiselect"),
     ),

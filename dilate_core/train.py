@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from dilate_core import data as data_module
-from dilate_core.losses import dilate_loss, soft_dtw_divergence
+from dilate_core.losses import dilate_loss, dilate_t_loss, soft_dtw_divergence
 from dilate_core.metrics import evaluate
 from dilate_core.model import build_model
 from dilate_core.settings import LOSS_LABELS, SETTINGS
@@ -92,12 +92,15 @@ class EpochReport:
 
 def _training_loss(name: str, pred, target, alpha: float, gamma: float):
     """The loss to minimise and its reported DILATE parts (shape, temporal) for one batch."""
-    if name in ("mse", "sdtw_div"):
+    if name not in ("soft_dtw", "dilate"):  # the DILATE parts are only reported
         with torch.no_grad():
             _, shape, temporal = dilate_loss(pred, target, alpha, gamma)
         if name == "mse":
             return torch.mean((pred - target) ** 2), shape, temporal
-        return soft_dtw_divergence(pred, target, gamma).mean(), shape, temporal
+        if name == "sdtw_div":
+            return soft_dtw_divergence(pred, target, gamma).mean(), shape, temporal
+        omega = name.removeprefix("dilate_t_")  # weighted or band
+        return dilate_t_loss(pred, target, alpha, gamma, omega=omega), shape, temporal
     loss, shape, temporal = dilate_loss(pred, target, 1.0 if name == "soft_dtw" else alpha, gamma)
     return loss, shape, temporal
 

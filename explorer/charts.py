@@ -15,6 +15,8 @@ COLOURS = {
     "soft_dtw": "#ff7f0e",
     "dilate": "#2ca02c",
     "sdtw_div": "#9467bd",
+    "dilate_t_weighted": "#8c564b",
+    "dilate_t_band": "#e377c2",
     "target": "#222222",
     "input": "#9e9e9e",
 }

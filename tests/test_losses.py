@@ -362,3 +362,58 @@ def test_warmup_compiles_what_training_and_evaluation_use():
         (loss + soft_dtw(cost_matrix(target, pred), 0.1).sum()).backward()
         metrics.evaluate(pred.detach(), target)
     assert [len(kernel.signatures) for kernel in kernels] == compiled
+
+
+def _tangled_brute_force(D: np.ndarray, alpha: float, gamma: float, omega: np.ndarray, allowed) -> float:
+    """-gamma log sum over the allowed paths A of exp(-<A, alpha D + (1 - alpha) Omega> / gamma)."""
+    N, M = D.shape
+    costs = [(A * (alpha * D + (1 - alpha) * omega)).sum() for A in naive.alignment_paths(N, M) if allowed(A.nonzero())]
+    costs = np.array(costs)
+    return costs.min() - gamma * np.log(np.exp(-(costs - costs.min()) / gamma).sum())
+
+
+@pytest.mark.parametrize("lengths", [(4, 4), (3, 5), (5, 4)])
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
+def test_dilate_t_equals_brute_force_over_paths(lengths, alpha):
+    N, M = lengths
+    target, pred = random_series(2, N, 1, seed=3), random_series(2, M, 1, seed=4)
+    D = cost_matrix(target, pred).numpy()
+    k = np.abs(np.arange(N)[:, None] - np.arange(M)[None, :])
+    weight = 1 / (1 + np.exp(-0.4 * (k - N / 2)))
+    radius = abs(N - M) + 1
+    cases = {
+        "weighted": (weight - 1 / (1 + np.exp(0.4 * N / 2)), lambda cells: True),
+        "band": (np.zeros((N, M)), lambda cells: bool(np.all(np.abs(cells[0] - cells[1]) <= radius))),
+    }
+    for omega, (penalty, allowed) in cases.items():
+        value = losses.dilate_t_loss(pred, target, alpha, 0.1, omega=omega, steepness=0.4, radius=radius)
+        expected = np.mean([_tangled_brute_force(D[b], alpha, 0.1, penalty, allowed) for b in range(2)])
+        np.testing.assert_allclose(value.item(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("omega", ["weighted", "band"])
+def test_dilate_t_gradcheck(omega):
+    target = random_series(2, 6, 2, seed=5)
+    pred = random_series(2, 6, 2, seed=6).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda p: losses.dilate_t_loss(p, target, 0.5, 0.3, omega=omega), (pred,))
+
+
+def test_dilate_t_band_forbids_the_shifts_outside_it():
+    target = torch.tensor([[[0.0], [0.0], [1.0], [1.0], [1.0]]])
+    late = torch.tensor([[[0.0], [0.0], [0.0], [1.0], [1.0]]])  # one step late
+    free = losses.dilate_t_loss(late, target, alpha=1.0, gamma=0.001, omega="band", radius=1)
+    rigid = losses.dilate_t_loss(late, target, alpha=1.0, gamma=0.001, omega="band", radius=0)
+    assert free.item() == pytest.approx(0.0, abs=0.01) and rigid.item() == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"omega": "cosine"}, "omega must be one of weighted, band"),
+        ({"omega": "band", "radius": 1}, "radius must be a whole number >= \\|N - M\\| = 2"),
+        ({"alpha": 2.0}, "alpha must lie between 0 and 1"),
+    ],
+)
+def test_dilate_t_rejects_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        losses.dilate_t_loss(torch.rand(1, 5, 1), torch.rand(1, 3, 1), **kwargs)

@@ -237,6 +237,15 @@ def test_the_soft_dtw_divergence_trains_as_a_fourth_loss():
     assert reports[-1].train["sdtw_div"]["loss"] >= 0  # a divergence is never negative
 
 
+def test_the_tangled_dilate_variants_train_side_by_side():
+    config = Config(**(TINY | {"losses": ("dilate", "dilate_t_weighted", "dilate_t_band")}), lr=1e-2)
+    trainer, reports = run(config, 8)
+    for name in ("dilate_t_weighted", "dilate_t_band"):
+        assert reports[-1].train[name]["loss"] < reports[0].train[name]["loss"]
+    # Each model's report carries DILATE's two parts, whatever loss it trains on.
+    assert all(set(part) == {"loss", "shape", "temporal"} for part in reports[0].train.values())
+
+
 @pytest.mark.parametrize(
     "settings",
     [
