@@ -282,3 +282,32 @@ def dtw_paths(D, C, paths, path_lengths):
                 tmp = paths[b, k, c]
                 paths[b, k, c] = paths[b, steps - 1 - k, c]
                 paths[b, steps - 1 - k, c] = tmp
+
+
+@njit(**KERNEL)
+def swinging_door(Y, epsilon, kept):
+    """Swinging-door compression (Bristol 1990) of each row of Y (B, N): kept[b, t] = True for the
+    points that the piecewise-linear approximation within +-epsilon keeps (first and last always).
+
+    From the last kept point a, the upper door pivots at y_a + epsilon and the lower at y_a - epsilon;
+    each new point k narrows them to the steepest slope from the upper pivot and the shallowest
+    from the lower one. When the upper slope exceeds the lower, no line from a stays within
+    epsilon of every point since: k - 1 is kept and the doors restart there.
+    """
+    B, N = Y.shape
+    for b in range(B):
+        kept[b, :] = False
+        kept[b, 0] = True
+        kept[b, N - 1] = True
+        a = 0
+        upper, lower = -INF, INF
+        for k in range(1, N):
+            step = k - a
+            new_upper = max(upper, (Y[b, k] - Y[b, a] - epsilon) / step)
+            new_lower = min(lower, (Y[b, k] - Y[b, a] + epsilon) / step)
+            if new_upper > new_lower:
+                a = k - 1
+                kept[b, a] = True
+                upper, lower = Y[b, k] - Y[b, a] - epsilon, Y[b, k] - Y[b, a] + epsilon
+            else:
+                upper, lower = new_upper, new_lower

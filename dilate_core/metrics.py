@@ -1,4 +1,5 @@
-"""The paper's evaluation metrics on batches of forecasts: MSE, exact DTW and TDI.
+"""The paper's evaluation metrics on batches of forecasts: MSE, exact DTW and TDI (its Table 1),
+and the ramp score and the Hausdorff distance between change points (its Table 2).
 
 DTW is the exact dynamic-time-warping distance as tslearn's `dtw_path` reports it, the square
 root of the summed squared costs along the optimal path; TDI (temporal distortion index) is
@@ -102,3 +103,80 @@ def alignment_views(target, forecast, gamma: float) -> dict:
         "E": soft_alignment(D, gamma)[0].numpy(),
         "scores": {name: float(values[0]) for name, values in scores.items()},
     }
+
+
+# Table 2's parameters (the paper's supplementary, which gives its own, is not shipped): chosen for
+# series on a unit scale (the synthetic steps, z-normalised ECG5000, ETTh1 scaled on train).
+RAMP_EPSILON = 0.1  # swinging-door half-width: above the synthetic noise, below its steps
+CHANGE_PENALTY = 0.1  # ruptures' penalty per change point, on the summed squared deviations (L2)
+CHANGE_MIN_SIZE = 2  # steps between change points
+
+
+def swinging_door(series, epsilon: float = RAMP_EPSILON) -> np.ndarray:
+    """The swinging-door approximation of each series (B, N) or (B, N, 1): its values (B, N) on
+    the piecewise-linear line through the points the compression keeps (Bristol 1990)."""
+    Y = np.ascontiguousarray(np.asarray(series, dtype=np.float64).reshape(len(series), -1))
+    kept = np.empty(Y.shape, dtype=np.bool_)
+    _kernels.swinging_door(Y, float(epsilon), kept)
+    steps = np.arange(Y.shape[1])
+    return np.stack([np.interp(steps, steps[k], y[k]) for y, k in zip(Y, kept, strict=True)])
+
+
+def ramp_score(pred, target, epsilon: float = RAMP_EPSILON) -> np.ndarray:
+    """Ramp score of each series (Vallance, Charbonnier, Kariniotakis et al. 2017), (B,).
+
+    (1 / (N - 1)) integral over time of |SD'_target(t) - SD'_pred(t)|, SD the swinging-door
+    approximation with half-width epsilon: how far the forecast's ramps (rises and falls, their
+    timing and steepness) are from the target's, 0 when they coincide. Univariate series (B, N, 1).
+
+    Examples
+    --------
+    >>> target = np.array([[0.0, 0.0, 1.0, 1.0, 1.0]])  # a ramp of 1 in one step ...
+    >>> ramp_score(np.zeros((1, 5)), target)  # ... that a flat forecast misses: 1 over 4 steps
+    array([0.25])
+    """
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.shape != target.shape or pred.size != pred.shape[0] * pred.shape[1]:
+        raise ValueError(f"The ramp score needs univariate series of one shape, got {pred.shape} and {target.shape}.")
+    slopes_pred = np.diff(swinging_door(pred, epsilon), axis=1)
+    slopes_target = np.diff(swinging_door(target, epsilon), axis=1)
+    return np.abs(slopes_target - slopes_pred).mean(axis=1)
+
+
+def change_points(series, penalty: float = CHANGE_PENALTY, min_size: int = CHANGE_MIN_SIZE) -> list[np.ndarray]:
+    """Change points of each series (B, N) or (B, N, d): the steps where a piecewise-constant fit
+    starts a new segment, by ruptures' exact penalised search (KernelCPD with the linear kernel,
+    i.e. the L2 cost; Truong, Oudre & Vayatis 2020). Each array ends with N, as ruptures returns
+    them: the end of the last segment."""
+    import ruptures  # imported here: only Table 2 needs it
+
+    values = np.asarray(series, dtype=np.float64)
+    values = values.reshape(len(values), values.shape[1], -1)
+    detector = ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1)
+    return [np.asarray(detector.fit(x).predict(pen=penalty), dtype=np.int64) for x in values]
+
+
+def hausdorff(pred, target, penalty: float = CHANGE_PENALTY, min_size: int = CHANGE_MIN_SIZE) -> np.ndarray:
+    """Hausdorff distance, in steps, between the change points of each forecast and its target, (B,).
+
+    max(max over forecast change points of the distance to the nearest target one, and the other
+    way round). Both sets hold the series' end N (see `change_points`), so a forecast without a
+    change scores the distance from the target's earliest change to the end.
+
+    Examples
+    --------
+    >>> target = np.array([[0.0] * 5 + [1.0] * 7 + [3.0] * 8])  # changes at 5 and 12
+    >>> late = np.array([[0.0] * 7 + [2.0] * 13])  # one change, at 7
+    >>> hausdorff(late, target)  # 12 is 5 steps from 7, the nearest of {7, 20}
+    array([5.])
+    """
+    distances = []
+    for p, t in zip(change_points(pred, penalty, min_size), change_points(target, penalty, min_size), strict=True):
+        gaps = np.abs(p[:, None] - t[None, :])
+        distances.append(max(gaps.min(axis=1).max(), gaps.min(axis=0).max()))
+    return np.asarray(distances, dtype=np.float64)
+
+
+def external(pred, target) -> dict[str, float]:
+    """Table 2's metrics, means over the batch: 'ramp' (ramp score) and 'hausdorff' (steps)."""
+    return {"ramp": float(ramp_score(pred, target).mean()), "hausdorff": float(hausdorff(pred, target).mean())}

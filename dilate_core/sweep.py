@@ -29,11 +29,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dilate_core import paper
+from dilate_core.metrics import CHANGE_PENALTY, RAMP_EPSILON
 from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.sources import SOURCES
 
 STORE_NAME = "sweep.sqlite"
-METRICS = ("mse", "dtw", "tdi")
+METRICS = ("mse", "dtw", "tdi", "ramp", "hausdorff")  # Table 1's, then Table 2's
 
 
 @dataclass(frozen=True)
@@ -109,23 +110,27 @@ class Sweep:
 def train_task(config: dict) -> dict:
     """Train one task's Config; its result as plain data (see the module's docstring)."""
     from dilate_core import warmup
+    from dilate_core.metrics import evaluate, external
     from dilate_core.train import Config, Trainer, load_dataset
 
     start = time.perf_counter()
     warmup()
     run_config = Config.from_dict(config)
-    trainer = Trainer(run_config, load_dataset(run_config))
+    dataset = load_dataset(run_config)
+    trainer = Trainer(run_config, dataset)
     for _ in trainer.run():
         pass
-    scales = paper.scales(run_config.dataset)
-    metrics = {"last": trainer.evaluate()}
-    if run_config.select_on_validation:
-        metrics["best"] = trainer.evaluate(best=True)
+    scales = paper.scales(run_config.dataset) | paper.external_scales(run_config.dataset)
+    protocols = ["last", "best"] if run_config.select_on_validation else ["last"]
+    results = {}
+    for protocol in protocols:
+        forecasts = trainer.predict(dataset.test_x, best=protocol == "best")
+        results[protocol] = {}
+        for loss, pred in forecasts.items():
+            scores = evaluate(pred, dataset.test_y) | external(pred, dataset.test_y)
+            results[protocol][loss] = {metric: scores[metric] * scales[metric] for metric in METRICS}
     return {
-        "metrics": {
-            protocol: {loss: {m: scores[m] * scales[m] for m in METRICS} for loss, scores in results.items()}
-            for protocol, results in metrics.items()
-        },
+        "metrics": results,
         "best_epochs": trainer.best_epochs,
         "stopped": trainer.stopped,
         "epochs": trainer.epoch,
@@ -347,13 +352,14 @@ def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
     for entry in cells:
         settings = sweep.settings | entry.cell
         dataset = settings.get("dataset", SETTINGS["dataset"].default)
-        reported = paper.table1(dataset, settings.get("model", SETTINGS["model"].default))
+        reported = paper.reported(dataset, settings.get("model", SETTINGS["model"].default))
         for protocol, losses in entry.values.items():
             for loss, metrics in losses.items():
                 for metric, values in metrics.items():
                     mean, std = mean_std(values)
                     row = {**entry.cell, "protocol": protocol, "loss": loss, "metric": metric}
-                    row |= {"scale": paper.scales(dataset)[metric], "runs": len(values), "mean": mean, "std": std}
+                    scale = (paper.scales(dataset) | paper.external_scales(dataset))[metric]
+                    row |= {"scale": scale, "runs": len(values), "mean": mean, "std": std}
                     paper_value = reported.get((metric, loss))
                     row |= {
                         "paper_mean": paper_value[0] if paper_value else None,
@@ -364,6 +370,7 @@ def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
     return rows
 
 
+METRIC_LABELS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI", "ramp": "ramp score", "hausdorff": "Hausdorff"}
 PROTOCOL_TITLES = {
     "last": "weights after the last epoch",
     "best": "each model's weights from its lowest validation loss (the paper's early stopping)",
@@ -395,8 +402,12 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict]) -> str:
         f"Fixed settings: `{json.dumps(sweep.settings, sort_keys=True)}`; grid: `{json.dumps(sweep.grid)}`.",
         f"Up to {epochs} epochs per run"
         + (f", early stopping after {patience} evaluations without a lower validation loss." if patience else "."),
-        "Mean ± std over the runs done; the paper's Table 1 beside where it has the cell; verdict: "
+        "Mean ± std over the runs done; the paper's Tables 1-3 beside where they have the cell; verdict: "
         "consistent when |ours - paper| < 2 sqrt(std_ours² + std_paper²).",
+        "The ramp score and the Hausdorff distance use our documented parameters (dilate_core.metrics:",
+        f"swinging-door half-width {RAMP_EPSILON}, the score divided by the duration; ruptures' L2",
+        f"change points with penalty {CHANGE_PENALTY}); the paper's own are in a supplementary that",
+        "is not shipped, so compare how the losses rank on them, not the values.",
         "",
     ]
     for entry in cells:
@@ -405,19 +416,25 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict]) -> str:
         trained = f"{min(entry.epochs)}–{max(entry.epochs)}" if entry.epochs else "no"
         lines += [f"## {name}", "", f"{entry.runs} of {entry.planned} runs done; {trained} epochs trained."]
         for protocol, losses in entry.values.items():
-            lines += ["", f"Test metrics ({paper.scale_caption(dataset)}), {PROTOCOL_TITLES[protocol]}:", ""]
+            caption = paper.scale_caption(dataset, external=True)
+            lines += ["", f"Test metrics ({caption}), {PROTOCOL_TITLES[protocol]}:", ""]
             lines += ["| metric | " + " | ".join(LOSS_LABELS[loss] for loss in losses) + " |"]
             lines += ["|---|" + "---|" * len(losses)]
             mine = [r for r in rows if r["protocol"] == protocol and all(r[k] == v for k, v in entry.cell.items())]
             for metric in METRICS:
                 texts = []
                 for loss in losses:
-                    row = next(r for r in mine if r["loss"] == loss and r["metric"] == metric)
+                    row = next((r for r in mine if r["loss"] == loss and r["metric"] == metric), None)
+                    if row is None:  # a metric that runs stored before it existed do not have
+                        texts.append("")
+                        continue
                     text = f"{row['mean']:.3g} ± {row['std']:.2g}"
+                    if row["runs"] != entry.runs:
+                        text += f" ({row['runs']} runs)"
                     if row["paper_mean"] is not None:
                         text += f" (paper {row['paper_mean']:.3g} ± {row['paper_std']:.2g}"
                         text += f", {row['verdict']})" if row["verdict"] else ")"
                     texts.append(text)
-                lines.append(f"| {metric.upper()} | " + " | ".join(texts) + " |")
+                lines.append(f"| {METRIC_LABELS[metric]} | " + " | ".join(texts) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from tslearn.metrics import dtw_path
 
+from dilate_core import metrics
 from dilate_core.metrics import dtw, evaluate, per_series
 from tests import naive
 
@@ -78,3 +79,47 @@ def test_bad_input_raises_value_error():
         evaluate(np.zeros((2, 5, 1)), np.zeros((3, 5, 1)))
     with pytest.raises(ValueError, match="NaN"):
         evaluate(np.full((2, 5, 1), np.nan), np.zeros((2, 5, 1)))
+
+
+def test_swinging_door_keeps_exactly_the_knots_of_a_piecewise_linear_series():
+    knots_t, knots_y = [0, 4, 9, 13, 19], [0.0, 2.0, -1.0, -1.0, 1.5]
+    series = np.interp(np.arange(20), knots_t, knots_y)[None, :]
+    np.testing.assert_allclose(metrics.swinging_door(series, 0.05), series, atol=1e-12)
+    noise = np.random.default_rng(0).uniform(-0.04, 0.04, size=20)
+    line = 0.1 * np.arange(20.0)
+    # Within +-epsilon of a line: one segment from the first point to the last.
+    approximation = metrics.swinging_door((line + noise)[None, :], 0.05)[0]
+    np.testing.assert_allclose(np.diff(approximation, 2), 0.0, atol=1e-12)
+
+
+def test_ramp_score_is_zero_on_the_target_and_the_missed_ramp_otherwise():
+    target = np.interp(np.arange(20), [0, 5, 10, 19], [0.0, 0.0, 1.0, 1.0])[None, :, None]
+    assert metrics.ramp_score(target, target)[0] == 0.0
+    flat = np.zeros_like(target)
+    assert metrics.ramp_score(flat, target)[0] == pytest.approx(1.0 / 19)  # slope 0.2 missed for 5 steps
+    late = np.interp(np.arange(20), [0, 8, 13, 19], [0.0, 0.0, 1.0, 1.0])[None, :, None]
+    # The ramps overlap on [8, 10]; on [5, 8] and [10, 13] one rises at 0.2 while the other is flat
+    # (a door narrower than the corners' deviations keeps every knot).
+    assert metrics.ramp_score(late, target, epsilon=0.01)[0] == pytest.approx(6 * 0.2 / 19)
+    assert metrics.ramp_score(late, target)[0] < 6 * 0.2 / 19  # a wider door cuts the corners
+    with pytest.raises(ValueError, match="univariate"):
+        metrics.ramp_score(np.zeros((1, 20, 2)), np.zeros((1, 20, 2)))
+
+
+def test_change_points_of_noise_free_steps_are_where_the_steps_are():
+    steps = np.repeat([[0.0, 1.0, -0.5, 0.5]], [6, 5, 4, 5], axis=1)
+    assert metrics.change_points(steps)[0].tolist() == [6, 11, 15, 20]
+    assert metrics.change_points(np.zeros((1, 20)))[0].tolist() == [20]
+
+
+@pytest.mark.parametrize("shift", [0, 1, 3])
+def test_hausdorff_of_a_shifted_step_is_the_shift(shift):
+    target = np.repeat([[0.0, 1.0]], [8, 12], axis=1)
+    forecast = np.repeat([[0.0, 1.0]], [8 + shift, 12 - shift], axis=1)
+    assert metrics.hausdorff(forecast, target)[0] == shift
+    assert metrics.hausdorff(target, forecast)[0] == shift  # symmetric
+
+
+def test_hausdorff_counts_the_change_a_flat_forecast_misses_to_the_end():
+    target = np.repeat([[0.0, 1.0]], [8, 12], axis=1)
+    assert metrics.hausdorff(np.zeros((1, 20)), target)[0] == 12
