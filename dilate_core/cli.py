@@ -154,7 +154,7 @@ def reproduce_command(args, argv: list[str]) -> int:
     return 0
 
 
-def sweep_command(args) -> int:
+def sweep_command(args, argv: list[str]) -> int:
     from tqdm import tqdm
 
     from dilate_core import sweep as sweeps
@@ -175,7 +175,7 @@ def sweep_command(args) -> int:
         bar.refresh()
 
     try:
-        summary = sweeps.run_sweep(plan, out, executor, progress)
+        summary = sweeps.run_sweep(plan, out, executor, progress, "python -m dilate_core " + shlex.join(argv))
     finally:
         bar.close()
     print(summary.read_text())
@@ -215,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--ray", metavar="ADDRESS", help="run on this Ray cluster (default: RAY_ADDRESS if set)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    commands = {"train": train_command, "sweep": sweep_command}
     try:
-        return commands[args.command](args) if args.command in commands else reproduce_command(args, argv)
+        if args.command == "train":
+            return train_command(args)
+        return (sweep_command if args.command == "sweep" else reproduce_command)(args, argv)
     except ValueError as error:
         parser.error(str(error))

@@ -281,11 +281,12 @@ def run_sweep(
     folder,
     executor=None,
     progress: Callable[[int, int, int], None] | None = None,
+    command: str | None = None,
 ) -> Path:
     """Train every task of `sweep` not yet done in `folder`'s store, then write the summary.
 
-    progress(done, total, failed) is called at the start and after every task. Returns the
-    summary's Markdown path.
+    progress(done, total, failed) is called at the start and after every task; `command`, the
+    command line that reruns the sweep, goes into the summary. Returns the summary's Markdown path.
     """
     store = Store(folder)
     try:
@@ -301,7 +302,7 @@ def run_sweep(
                 finished, failed = finished + (error is None), failed + (error is not None)
                 if progress:
                     progress(finished, len(tasks), failed)
-        return write_summary(sweep, store)
+        return write_summary(sweep, store, command)
     finally:
         store.close()
 
@@ -377,7 +378,7 @@ PROTOCOL_TITLES = {
 }
 
 
-def write_summary(sweep: Sweep, store: Store) -> Path:
+def write_summary(sweep: Sweep, store: Store, command: str | None = None) -> Path:
     """summary.csv and summary.md next to the store, from the runs done so far (they say how many)."""
     cells = collect(sweep, store.rows())
     rows = summary_rows(sweep, cells)
@@ -388,16 +389,22 @@ def write_summary(sweep: Sweep, store: Store) -> Path:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
         writer.writerows([{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows])
-    md_path.write_text(summary_markdown(sweep, cells, rows))
+    md_path.write_text(summary_markdown(sweep, cells, rows, command))
     return md_path
 
 
-def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict]) -> str:
+def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command: str | None = None) -> str:
     done = sum(entry.runs for entry in cells)
+    judged = [row["verdict"] for row in rows if row["verdict"]]
     epochs = sweep.settings.get("epochs", SETTINGS["epochs"].default)
     patience = sweep.settings.get("patience", 0)
     lines = [
         f"# Sweep: {done} of {len(cells) * sweep.runs} runs done",
+        "",
+        *([f"Command: `{command}`", ""] if command else []),
+        f"Consistent with the paper: {judged.count('consistent')} of {len(judged)} values it reports."
+        if judged
+        else "No value of the paper to compare with (or a single run per cell).",
         "",
         f"Fixed settings: `{json.dumps(sweep.settings, sort_keys=True)}`; grid: `{json.dumps(sweep.grid)}`.",
         f"Up to {epochs} epochs per run"

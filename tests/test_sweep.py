@@ -140,6 +140,7 @@ def test_cli_sweep_from_a_file_and_options(tmp_path, capsys):
     assert main(["sweep", str(spec), "--workers", "1", "--grid", "gamma", "0.05", "0.5", "--hidden", "4"]) == 0
     printed = capsys.readouterr().out
     assert "# Sweep: 4 of 4 runs done" in printed and "## alpha = 0.2, gamma = 0.5" in printed
+    assert f"Command: `python -m dilate_core sweep {spec} --workers 1 --grid gamma 0.05 0.5 --hidden 4`" in printed
     rows = Store(tmp_path / "out").rows()
     assert {row["config"]["hidden"] for row in rows} == {4}  # the option overrides the file
     with pytest.raises(SystemExit):
