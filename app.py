@@ -16,6 +16,7 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/alignments.py", title="Alignments", icon=":material/grid_on:"),
     st.Page("pages/results.py", title="Results", icon=":material/table_chart:"),
+    st.Page("pages/paper.py", title="Paper", icon=":material/article:"),
 ]
 navigation = st.navigation(pages)
 

@@ -107,6 +107,13 @@ class Sweep:
         return tasks
 
 
+def reduced(sweep: Sweep, epochs: int, runs: int = 2) -> Sweep:
+    """A small version of a sweep to watch live: its first cell, `epochs` epochs (no early
+    stopping, five evaluations), `runs` seeds."""
+    settings = sweep.settings | sweep.cells()[0] | {"epochs": epochs, "eval_every": max(1, epochs // 5)}
+    return Sweep(settings | {"patience": 0}, {}, runs)
+
+
 def train_task(config: dict) -> dict:
     """Train one task's Config; its result as plain data (see the module's docstring)."""
     from dilate_core import warmup
@@ -299,6 +306,7 @@ def run_sweep(
         if missing:
             for task, result, error in (executor or LocalExecutor()).run(missing):
                 store.record(task, result, error)
+                write_summary(sweep, store, command)  # a long sweep's summary follows its store
                 finished, failed = finished + (error is None), failed + (error is not None)
                 if progress:
                     progress(finished, len(tasks), failed)

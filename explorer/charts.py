@@ -206,3 +206,35 @@ def overview_step(series: dict[str, np.ndarray], labels: dict[str, str]) -> go.F
         fig.add_scatter(y=values, name=labels.get(name, name), line=style)
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="time step")
     return fig
+
+
+def speedup(k, ours, reported: dict[int, float]) -> go.Figure:
+    """Figure 5(a): our DILATE's forward+backward speed-up over autograd by series length k."""
+    fig = go.Figure()
+    fig.add_scatter(x=list(k), y=list(ours), name="ours", mode="lines+markers", line={"color": COLOURS["dilate"]})
+    fig.add_scatter(x=list(reported), y=list(reported.values()), name="the paper", mode="markers", marker={"size": 10})
+    fig.update_xaxes(title_text="k (series length)")
+    fig.update_yaxes(title_text="speed-up over autograd (x)", type="log")
+    return _layout(fig, 320)
+
+
+def alpha_influence(rows) -> go.Figure:
+    """Figure 5(b): DILATE's test MSE, DTW and TDI (mean ± std over seeds) against alpha.
+
+    rows: a sweep summary's rows (a DataFrame with alpha, loss, metric, scale, mean, std)."""
+    rows = rows[rows["loss"] == "dilate"].sort_values("alpha")
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[f"test {label}" for label in METRICS.values()])
+    for col, metric in enumerate(METRICS, start=1):
+        part = rows[rows["metric"] == metric]
+        fig.add_scatter(
+            x=part["alpha"],
+            y=part["mean"],
+            error_y={"type": "data", "array": part["std"]},
+            mode="lines+markers",
+            line={"color": COLOURS["dilate"]},
+            name=f"{METRICS[metric]} x{part['scale'].iloc[0]:g}" if len(part) else METRICS[metric],
+            row=1,
+            col=col,
+        )
+    fig.update_xaxes(title_text="alpha")
+    return _layout(fig, 300)

@@ -11,6 +11,7 @@ JOB = "train.job_id"  # this session's current training job
 RUN_HISTORY = "train.history"  # reports of the runs the current job continues
 RUN_DATASET = "train.dataset"  # the data the current run trains on, whatever Data shows now
 RUN_DATA_VERSION = "train.data_version"  # DATA_VERSION when the run started
+PAPER_RERUN = "paper.rerun"  # the Paper page's small version: its configs, jobs and progress
 
 _DEFAULTS = {
     DATA: None,
@@ -20,6 +21,7 @@ _DEFAULTS = {
     RUN_HISTORY: (),
     RUN_DATASET: None,
     RUN_DATA_VERSION: None,
+    PAPER_RERUN: None,
 }
 
 

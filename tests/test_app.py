@@ -213,3 +213,24 @@ def test_early_stopping_needs_validation_and_shows_the_stopped_models(app):
     wait_for_the_run(at)
     stopped = "Stopped early (no lower validation loss for 1 evaluation) at epoch"
     assert any(c.value.startswith(stopped) for c in at.caption)
+
+
+def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
+    at = show(app, "paper")
+    titles = [h.value for h in at.header]
+    assert titles[0].startswith("Tables 1 and 2") and "Figure 5(a): the custom backward against autograd" in titles
+    for info in at.info:  # an experiment without committed results says how to run it
+        assert "python -m dilate_core sweep sweeps/" in info.value or "python -m bench.figure5a" in info.value
+    next(b for b in at.button if b.key == "paper.rerun.table1_synthetic").click().run()
+    assert not at.exception
+    for _ in range(480):
+        if any("mean over 2 seeds" in s.value for s in at.subheader):
+            break
+        time.sleep(0.5)
+        at.run()
+    else:
+        raise AssertionError("the small version did not finish in 4 minutes")
+    table = at.dataframe[-1].value
+    assert list(table["metric"]) == ["MSE", "DTW", "TDI"]
+    assert {"MSE", "soft-DTW", "DILATE", "DILATE (paper)"} <= set(table.columns)
+    assert table["DILATE (paper)"].iloc[0] == "1.21 ± 0.13"  # Table 1, synthetic Seq2Seq
