@@ -7,27 +7,17 @@ python -m dilate_core sweep sweeps/table1_synthetic.toml
 """
 
 import argparse
-import csv
 import shlex
 import sys
+import tempfile
 import time
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
-
-import numpy as np
 
 from dilate_core import paper, warmup
 from dilate_core.settings import SETTINGS
 from dilate_core.sources import SOURCES
 from dilate_core.train import Config, Trainer, epochs_text, load_dataset
-
-PROTOCOLS = {
-    "last": "each model tested with its weights after the last epoch, as in the published code.",
-    "validation": (
-        "each model tested with its weights from the epoch of its lowest validation loss (checked every "
-        "eval_every epochs), the paper's early stopping."
-    ),
-}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,63 +84,19 @@ def train_command(args) -> int:
 
 
 def reproduce_command(args, argv: list[str]) -> int:
+    """The paper's protocol over seeds for one setting: a sweep with one cell (see sweep_command)."""
+    from dilate_core import sweep as sweeps
+
     config = _config_from(args)
-    warmup()
-    # column -> one {loss: metrics} per run: the last epoch's weights, and with select_on_validation
-    # also each model's weights from its lowest validation loss.
-    columns = ["last", "validation"] if config.select_on_validation else ["last"]
-    runs: dict[str, list[dict[str, dict[str, float]]]] = {column: [] for column in columns}
-    for run in range(args.runs):
-        run_config = replace(config, seed=config.seed + run, data_seed=config.data_seed + run)
-        trainer = Trainer(run_config, load_dataset(run_config))
-        seconds = _train(trainer)
-        sys.stderr.write(f"\nrun {run + 1}/{args.runs}: {seconds:.1f} s\n")
-        for column in columns:
-            runs[column].append(trainer.evaluate(best=column == "validation"))
-        if trainer.best:
-            sys.stderr.write(f"lowest validation loss at epoch: {epochs_text(trainer.best_epochs)}\n")
-        if trainer.stopped:
-            sys.stderr.write(f"stopped early at epoch: {epochs_text(trainer.stopped)}\n")
-    reported = paper.table1(config.dataset, config.model)
-    rows = []
-    for metric, scale in paper.scales(config.dataset).items():
-        for loss in config.losses:
-            row = [metric, loss]
-            for column in columns:
-                values = np.array([result[loss][metric] for result in runs[column]]) * scale
-                row += [values.mean(), values.std()]
-            rows.append(row + list(reported.get((metric, loss), (float("nan"), float("nan")))))
-    command = "python -m dilate_core " + shlex.join(argv)
-    prefixes = {"last": "ours", "validation": "validation"}
-    header = ["metric", "loss", *[f"{prefixes[column]}_{part}" for column in columns for part in ("mean", "std")]]
-    titles = {"last": "ours, last epoch", "validation": "ours, best validation epoch"}
-    markdown = [
-        f"# {config.dataset}, {config.model}: {args.runs} runs of {config.epochs} epochs",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"{paper.scale_caption(config.dataset)}; mean ± std over runs; the paper's Table 1 beside ours.",
-        "",
-        *[f"- {titles[column]}: {PROTOCOLS[column]}" for column in columns],
-        "",
-        "| metric | loss | " + " | ".join(titles[column] for column in columns) + " | paper |",
-        "|---|---|" + "---|" * (len(columns) + 1),
-    ]
-    for row in rows:
-        pairs = [f"{row[k]:.3g} ± {row[k + 1]:.2g}" for k in range(2, len(row), 2)]
-        markdown.append(f"| {row[0]} | {row[1]} | " + " | ".join(pairs) + " |")
-    print("\n".join(markdown[6:]))
+    plan = sweeps.Sweep(asdict(config), {}, args.runs)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.out) if args.out else Path(scratch)
+        summary = sweeps.run_sweep(
+            plan, folder, sweeps.LocalExecutor(args.workers), command="python -m dilate_core " + shlex.join(argv)
+        )
+        print(summary.read_text())
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        protocol = "_validation" if config.select_on_validation else ""
-        stem = out / f"reproduce_{config.dataset}_{config.model}_{config.epochs}ep{protocol}"
-        with open(stem.with_suffix(".csv"), "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header + ["paper_mean", "paper_std"])
-            writer.writerows([row[:2] + [f"{value:.6g}" for value in row[2:-2]] + row[-2:] for row in rows])
-        stem.with_suffix(".md").write_text("\n".join(markdown) + "\n")
-        print(f"wrote {stem}.csv and {stem}.md")
+        print(f"wrote {summary}, {summary.with_suffix('.csv')} and the store {folder / sweeps.STORE_NAME}")
     return 0
 
 
@@ -189,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     train = commands.add_parser("train", help="train one model per loss side by side and print the test metrics")
     _add_config_arguments(train)
     train.add_argument("--save", help="write the run (weights, config, reports) to this file")
-    reproduce = commands.add_parser("reproduce", help="repeat the paper's protocol over seeds, next to Table 1")
+    reproduce = commands.add_parser(
+        "reproduce", help="repeat the paper's protocol over seeds, next to Table 1 (a sweep with one cell)"
+    )
     _add_config_arguments(reproduce)
-    reproduce.add_argument("--runs", type=int, default=10)
-    reproduce.add_argument("--out", help="folder for the CSV and Markdown tables")
+    reproduce.add_argument("--runs", type=int, default=10, help="seeded runs (default: 10, as the paper)")
+    reproduce.add_argument("--out", help="the sweep's folder: its store and summary (default: none kept)")
+    reproduce.add_argument("--workers", type=int, help="local processes at once (default: the cores)")
     sweep = commands.add_parser(
         "sweep",
         help="train a grid of settings times seeded runs, locally or on a Ray cluster, resumably",

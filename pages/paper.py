@@ -103,7 +103,7 @@ def small_results(jobs: list, dataset: str, model: str) -> pd.DataFrame:
     for metric, scale in scales.items():
         row = {"metric": metric.upper()}
         for loss in tests[0]:
-            row[LOSS_LABELS[loss]] = np.mean([test[loss][metric] for test in tests]) * scale
+            row[LOSS_LABELS[loss]] = f"{np.mean([test[loss][metric] for test in tests]) * scale:.3g}"
             if (metric, loss) in reported:
                 row[f"{LOSS_LABELS[loss]} (paper)"] = "{:g} ± {:g}".format(*reported[(metric, loss)])
         rows.append(row)

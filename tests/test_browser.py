@@ -177,3 +177,15 @@ def test_playground_responds_to_the_shift_slider(page):
         arg=before,
     )
     snapshot(page, "playground")
+
+
+def test_paper_page_reruns_a_small_version_live(page):
+    page.get_by_role("link", name="Paper").click()
+    page.get_by_role("heading", name="The paper, reproduced").wait_for()
+    settle(page)
+    page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
+    page.get_by_role("button", name="Rerun a small version").first.click()
+    page.get_by_text(re.compile(r"Seed 0: (queued|running), epoch \d+ of 10")).wait_for()
+    snapshot(page, "paper")
+    page.get_by_text(re.compile(r"Test metrics after the last epoch, mean over 2 seeds")).wait_for(timeout=240_000)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the small version's metrics beside the paper's

@@ -197,21 +197,19 @@ def test_cli_train_and_reproduce(tmp_path, capsys):
     assert main(["train", *common, "--save", str(tmp_path / "run.pt")]) == 0
     out = capsys.readouterr().out
     assert "MSE x100" in out and "dilate" in out and (tmp_path / "run.pt").exists()
-    assert main(["reproduce", *common, "--runs", "2", "--out", str(tmp_path)]) == 0
-    table = (tmp_path / "reproduce_synthetic_seq2seq_2ep.csv").read_text().splitlines()
-    assert table[0] == "metric,loss,ours_mean,ours_std,paper_mean,paper_std"
-    assert len(table) == 1 + 9
-    assert "tdi,dilate" in table[-1] and table[-1].endswith(",14.8,1.29")
-    markdown = (tmp_path / "reproduce_synthetic_seq2seq_2ep.md").read_text()
-    command = shlex.join(["reproduce", *common, "--runs", "2", "--out", str(tmp_path)])
-    assert f"Command: `python -m dilate_core {command}`" in markdown.splitlines()
-    assert "after the last epoch" in markdown and "lowest validation loss" not in markdown
-    assert main(["reproduce", *common, "--runs", "1", "--select-on-validation", "--out", str(tmp_path)]) == 0
-    table = (tmp_path / "reproduce_synthetic_seq2seq_2ep_validation.csv").read_text().splitlines()
-    assert table[0] == "metric,loss,ours_mean,ours_std,validation_mean,validation_std,paper_mean,paper_std"
-    assert len(table) == 1 + 9 and table[-1].endswith(",14.8,1.29")
-    markdown = (tmp_path / "reproduce_synthetic_seq2seq_2ep_validation.md").read_text()
-    assert "| metric | loss | ours, last epoch | ours, best validation epoch | paper |" in markdown
+    # reproduce: a sweep with one cell, its store and summary in --out.
+    arguments = ["reproduce", *common, "--runs", "2", "--select-on-validation", "--out", str(tmp_path / "r")]
+    assert main(arguments) == 0
+    markdown = (tmp_path / "r" / "summary.md").read_text()
+    assert markdown.startswith("# Sweep: 2 of 2 runs done")
+    assert f"Command: `python -m dilate_core {shlex.join(arguments)}`" in markdown.splitlines()
+    assert "weights after the last epoch" in markdown and "lowest validation loss" in markdown
+    table = (tmp_path / "r" / "summary.csv").read_text().splitlines()
+    assert table[0] == "protocol,loss,metric,scale,runs,mean,std,paper_mean,paper_std,verdict"
+    row = next(line for line in table if line.startswith("best,dilate,tdi,"))
+    assert ",10,2," in row and ",14.8,1.29," in row  # TDI x10 over 2 runs, beside Table 1
+    assert main(["reproduce", *common, "--runs", "1", "--workers", "1"]) == 0  # no --out: nothing kept
+    assert "# Sweep: 1 of 1 runs done" in capsys.readouterr().out
 
 
 def test_cli_rejects_bad_settings_with_a_message(capsys):
