@@ -153,8 +153,9 @@ class Store:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / STORE_NAME
+        # SQLite's default rollback journal: every commit leaves the file itself whole, so it can
+        # be copied (or committed to git) at any moment while a sweep runs.
         self._db = sqlite3.connect(self.path, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS tasks (key TEXT PRIMARY KEY, cell TEXT, run INTEGER, config TEXT, "
             "status TEXT, result TEXT, error TEXT, finished REAL)"
@@ -436,7 +437,7 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
             lines += ["| metric | " + " | ".join(LOSS_LABELS[loss] for loss in losses) + " |"]
             lines += ["|---|" + "---|" * len(losses)]
             mine = [r for r in rows if r["protocol"] == protocol and all(r[k] == v for k, v in entry.cell.items())]
-            for metric in METRICS:
+            for metric in [m for m in METRICS if any(m in scores for scores in losses.values())]:
                 texts = []
                 for loss in losses:
                     row = next((r for r in mine if r["loss"] == loss and r["metric"] == metric), None)
