@@ -156,6 +156,7 @@ class Store:
         # SQLite's default rollback journal: every commit leaves the file itself whole, so it can
         # be copied (or committed to git) at any moment while a sweep runs.
         self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=DELETE")  # also for a store an older version left in WAL mode
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS tasks (key TEXT PRIMARY KEY, cell TEXT, run INTEGER, config TEXT, "
             "status TEXT, result TEXT, error TEXT, finished REAL)"
