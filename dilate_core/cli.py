@@ -122,6 +122,10 @@ def sweep_command(args, argv: list[str]) -> int:
 
     try:
         summary = sweeps.run_sweep(plan, out, executor, progress, "python -m dilate_core " + shlex.join(argv))
+    except KeyboardInterrupt:
+        bar.close()
+        sys.stderr.write(f"Interrupted: {bar.n} of {bar.total} runs are in the store; the same command resumes.\n")
+        return 130
     finally:
         bar.close()
     print(summary.read_text())

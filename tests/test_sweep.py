@@ -1,7 +1,12 @@
 """Sweeps: the grid's tasks, a store that keeps every finished task, resuming, failures, the CLI."""
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +160,50 @@ def test_cli_sweep_from_a_file_and_options(tmp_path, capsys):
 
 def _toml(values: dict) -> str:
     return "\n".join(f"{key} = {json.dumps(value)}" for key, value in values.items())
+
+
+def _workers(pid: int) -> set[int]:
+    """The pool's worker processes among pid's children (not multiprocessing's resource tracker)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except (OSError, IndexError):
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped has already stopped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ctrl_c_stops_a_local_sweep_and_its_workers_and_the_same_command_resumes(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "dilate_core", "sweep", "--out", str(tmp_path), "--workers", "2", "--runs", "2"]
+    command += ["--n-series", "30", "--hidden", "8", "--epochs", "10000", "--n-preview", "0"]
+    sweep = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while len(_workers(sweep.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.5)
+        workers = _workers(sweep.pid)
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(3)
+        os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole process group
+        assert sweep.wait(timeout=60) == 130
+        assert "0 of 2 runs are in the store; the same command resumes" in sweep.stderr.read()
+        deadline = time.time() + 10
+        while [pid for pid in workers if _alive(pid)] and time.time() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _alive(pid)]  # no worker left training
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+    assert Store(tmp_path).done() == set()
