@@ -81,6 +81,30 @@ def _bare_main():
         sys.modules["__main__"] = main
 
 
+class LocalLauncher:
+    """Starts jobs as spawned processes of this machine; their channels and stop events go
+    through a multiprocessing Manager. Another launcher (explorer.ray_jobs) runs them on a
+    cluster: it offers the same three methods, and `start` returns an object with the
+    Process methods the pool uses (exitcode, is_alive, terminate)."""
+
+    def __init__(self):
+        self._context = multiprocessing.get_context("spawn")
+        with _bare_main():
+            self._manager = self._context.Manager()  # queues and events that can travel to the workers
+
+    def channel_and_stop(self):
+        return self._manager.Queue(), self._manager.Event()
+
+    def start(self, arguments: tuple):
+        process = self._context.Process(target=run_job, args=arguments, daemon=True)
+        with _bare_main():
+            process.start()
+        return process
+
+    def shutdown(self) -> None:
+        self._manager.shutdown()
+
+
 @dataclass
 class Job:
     """The app's view of one job, kept up to date by its `JobPool`."""
@@ -130,13 +154,12 @@ class JobPool:
         max_queued_per_owner: int = 2,
         max_queued: int = 32,
         memory_mb: int | None = None,
+        launcher=None,
     ):
         self.workers = workers or os.cpu_count() or 1
         self.threads_per_worker = threads_per_worker
         self.max_queued_per_owner, self.max_queued, self.memory_mb = max_queued_per_owner, max_queued, memory_mb
-        self._context = multiprocessing.get_context("spawn")
-        with _bare_main():
-            self._manager = self._context.Manager()  # queues and events that can travel to the workers
+        self._launcher = launcher or LocalLauncher()
         self._jobs: dict[int, Job] = {}
         self._waiting: deque[Job] = deque()
         self._unreaped: dict[int, Job] = {}  # jobs whose process has not been seen to exit
@@ -166,7 +189,7 @@ class JobPool:
             if len(unfinished) >= self.max_queued:
                 raise LimitError(f"The server is busy with {len(unfinished)} runs; try again in a few minutes.")
             job = Job(next(self._ids), owner, config, epochs, start_epoch)
-            job._channel, job._stop = self._manager.Queue(), self._manager.Event()
+            job._channel, job._stop = self._launcher.channel_and_stop()
             job._arguments = (asdict(config), dataset, checkpoint, epochs, job._channel, job._stop)
             self._jobs[job.id] = job
             self._waiting.append(job)
@@ -216,7 +239,7 @@ class JobPool:
             for job in self._jobs.values():
                 if job._process is not None and job._process.is_alive():
                     job._process.terminate()
-        self._manager.shutdown()
+        self._launcher.shutdown()
 
     def _drain(self, job: Job) -> None:
         self._take_messages(job)
@@ -260,10 +283,7 @@ class JobPool:
             self._unreaped = {job.id: job for job in alive if job._process.exitcode is None}
             while self._waiting and busy < self.workers:
                 job = self._waiting.popleft()
-                arguments = (*job._arguments, self.threads_per_worker, self.memory_mb)
-                job._process = self._context.Process(target=run_job, args=arguments, daemon=True)
-                with _bare_main():
-                    job._process.start()
+                job._process = self._launcher.start((*job._arguments, self.threads_per_worker, self.memory_mb))
                 busy += 1
 
     def _schedule_forever(self) -> None:

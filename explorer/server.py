@@ -1,6 +1,7 @@
 """What one server process shares across its sessions: compiled kernels, limits and the job pool,
 and each session's identity in that pool."""
 
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -27,14 +28,21 @@ def limits() -> Limits:
 
 @st.cache_resource
 def job_pool() -> JobPool:
-    """The worker pool shared by every session, sized and bounded by `limits()`."""
+    """The worker pool shared by every session, sized and bounded by `limits()`; its jobs run on the
+    Ray cluster at DILATE_RAY_ADDRESS when that is set, else in local processes."""
     bounds = limits()
+    launcher = None
+    if os.environ.get("DILATE_RAY_ADDRESS"):  # jobs on a Ray cluster instead of local processes
+        from explorer.ray_jobs import RayLauncher
+
+        launcher = RayLauncher(os.environ["DILATE_RAY_ADDRESS"], bounds.threads_per_worker)
     return JobPool(
         bounds.workers,
         threads_per_worker=bounds.threads_per_worker,
         max_queued_per_owner=bounds.runs_per_session,
         max_queued=bounds.runs_in_total,
         memory_mb=bounds.job_memory_mb or None,
+        launcher=launcher,
     )
 
 

@@ -1,4 +1,5 @@
-"""Expose each test's outcome to fixtures, so the browser fixture can screenshot failures."""
+"""Expose each test's outcome to fixtures, so the browser fixture can screenshot failures; one
+real two-node Ray cluster on this machine for the whole session, for the tests that need one."""
 
 import pytest
 
@@ -8,3 +9,18 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A head and a worker node, one CPU and a small object store each (skipped without Ray)."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    node = {"num_cpus": 1, "object_store_memory": 80 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args=node)
+    cluster.add_node(**node)
+    cluster.wait_for_nodes()
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()

@@ -1,30 +1,18 @@
-"""The sweep's Ray executor on a real two-node Ray cluster on this machine (one per test session)."""
+"""The sweep's Ray executor on a real two-node Ray cluster on this machine (conftest's ray_cluster)."""
 
 import pytest
 
 from dilate_core.sweep import RayExecutor, Store, Sweep, executor_from, run_sweep, train_task
 
 ray = pytest.importorskip("ray")
-from ray.cluster_utils import Cluster  # noqa: E402
 
 TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
 
 
-@pytest.fixture(scope="session")
-def cluster():
-    memory = {"num_cpus": 1, "object_store_memory": 80 * 2**20}
-    cluster = Cluster(initialize_head=True, head_node_args=memory)
-    cluster.add_node(**memory)
-    cluster.wait_for_nodes()
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
-
-
-def test_a_sweep_on_a_ray_cluster_gives_the_numbers_of_training_locally(cluster, tmp_path):
+def test_a_sweep_on_a_ray_cluster_gives_the_numbers_of_training_locally(ray_cluster, tmp_path):
     plan = Sweep(TINY | {"select_on_validation": True}, {"dataset": ["synthetic", "csv"]}, runs=2)
     seen = []
-    run_sweep(plan, tmp_path, RayExecutor(cluster.address, retries=0), lambda *a: seen.append(a))
+    run_sweep(plan, tmp_path, RayExecutor(ray_cluster.address, retries=0), lambda *a: seen.append(a))
     assert seen[-1] == (2, 4, 2)
     store = Store(tmp_path)
     done = store.rows()
