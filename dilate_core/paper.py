@@ -112,3 +112,16 @@ EXPERIMENTS = (
         "and MSE and DTW explode: the temporal term only means something beside the shape term.",
     ),
 )
+
+
+def flat_start_warning(dataset: str, gamma: float, losses) -> str | None:
+    """Why soft-DTW and DILATE may not learn on ECG5000 at a small gamma, or None where that does not apply."""
+    shaped = [loss for loss in ("soft_dtw", "dilate") if loss in losses]
+    if dataset != "ecg5000" or gamma > 0.03 or not shaped:
+        return None
+    return (
+        f"On z-normalised ECG5000 at gamma = {gamma:g}, soft-DTW and DILATE can stay at the flat forecast a fresh "
+        "model starts from for hundreds of epochs: the squared costs dwarf gamma, the optimal path piles many "
+        "target steps onto one forecast step, and the gradient barely points where the heartbeats are "
+        "(python -m bench.ecg_flat_start). The Paper page's ECG5000 study compares gamma = 0.01 and 0.1."
+    )

@@ -43,6 +43,10 @@ else:
 if reported:
     st.caption("The paper's values: means over 10 runs, early stopping up to 1000 epochs; your settings may differ.")
 st.dataframe(table, hide_index=True)
+warning = paper.flat_start_warning(job.config.dataset, job.config.gamma, job.config.losses)
+if warning:
+    st.info(warning)
+    st.page_link("pages/paper.py", label="Open Paper", icon=":material/article:")
 figure = charts.metric_distributions(per_loss)
 st.plotly_chart(figure)
 

@@ -5,6 +5,7 @@ import time
 import numpy as np
 import streamlit as st
 
+from dilate_core import paper
 from dilate_core.settings import SETTINGS
 from dilate_core.train import Config, epochs_text, preview_indices
 from explorer import charts, keys, links, server
@@ -36,6 +37,10 @@ with st.form("train.settings"):
             for name in names:
                 values[name] = setting_input(SETTINGS[name], "train", bounds)
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
+data_source = (st.session_state.get(keys.DATA_SETTINGS) or {}).get("dataset", "")
+warning = paper.flat_start_warning(data_source, values["gamma"], values["losses"])  # the form's last values
+if warning:
+    st.caption(warning)
 
 if start:
     if not values["losses"]:

@@ -234,3 +234,14 @@ def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
     assert list(table["metric"]) == ["MSE", "DTW", "TDI"]
     assert {"MSE", "soft-DTW", "DILATE", "DILATE (paper)"} <= set(table.columns)
     assert table["DILATE (paper)"].iloc[0] == "1.21 ± 0.13"  # Table 1, synthetic Seq2Seq
+
+
+def test_train_page_warns_that_soft_dtw_can_stall_on_ecg5000_at_a_small_gamma(app):
+    at = show(app, "data")
+    at.radio(key="data.source").set_value("ecg5000").run()
+    at = show(at, "train")
+    assert any("can stay at the flat forecast" in c.value for c in at.caption)  # the paper's gamma, 0.01
+    at = show(at, "data")
+    at.radio(key="data.source").set_value("synthetic").run()
+    at = show(at, "train")
+    assert not any("can stay at the flat forecast" in c.value for c in at.caption)
