@@ -113,21 +113,25 @@ def sweep_command(args, argv: list[str]) -> int:
     if out is None:
         raise ValueError("Name the sweep's folder with --out (or `out = ...` in the sweep file).")
     executor = sweeps.executor_from(args.ray, args.workers, args.threads)
-    bar = tqdm(total=len(plan.tasks()), unit="run", dynamic_ncols=True)
+    bar = None
 
     def progress(done: int, total: int, failed: int) -> None:
-        bar.n = done
+        nonlocal bar
+        if bar is None:  # the runs already in the store count as done, not in the rate or the time left
+            bar = tqdm(total=total, initial=done, unit="run", dynamic_ncols=True)
         bar.set_postfix(failed=failed, refresh=False)
-        bar.refresh()
+        bar.update(done - bar.n)
 
     try:
         summary = sweeps.run_sweep(plan, out, executor, progress, "python -m dilate_core " + shlex.join(argv))
     except KeyboardInterrupt:
-        bar.close()
-        sys.stderr.write(f"Interrupted: {bar.n} of {bar.total} runs are in the store; the same command resumes.\n")
+        if bar is not None:
+            bar.close()
+            sys.stderr.write(f"Interrupted: {bar.n} of {bar.total} runs are in the store; the same command resumes.\n")
         return 130
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     print(summary.read_text())
     print(f"wrote {summary}, {summary.with_suffix('.csv')} and the store {Path(out) / sweeps.STORE_NAME}")
     return 0
