@@ -28,10 +28,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dilate_core import paper
-from dilate_core.metrics import CHANGE_PENALTY, RAMP_EPSILON
+from dilate_core import paper, warmup
+from dilate_core.metrics import CHANGE_PENALTY, RAMP_EPSILON, evaluate, external
 from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.sources import SOURCES
+from dilate_core.train import Config, Trainer, load_dataset
 
 STORE_NAME = "sweep.sqlite"
 METRICS = ("mse", "dtw", "tdi", "ramp", "hausdorff")  # Table 1's, then Table 2's
@@ -63,8 +64,6 @@ class Sweep:
     runs: int = 10
 
     def __post_init__(self):
-        from dilate_core.train import Config  # torch is only needed once tasks are built
-
         unknown = sorted((set(self.settings) | set(self.grid)) - set(SETTINGS))
         if unknown:
             raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; see python -m dilate_core train --help.")
@@ -73,7 +72,6 @@ class Sweep:
                 raise ValueError(f"The grid's {name} must be a non-empty list of values, got {values!r}.")
         if not isinstance(self.runs, int) or self.runs < 1:
             raise ValueError(f"runs must be a whole number of at least 1, got {self.runs!r}.")
-        self._config = Config
         self.tasks()  # every cell's Config is checked now, before anything trains
 
     @classmethod
@@ -100,7 +98,7 @@ class Sweep:
         for cell in self.cells():
             values = self.settings | cell
             source = SOURCES[values.get("dataset", SETTINGS["dataset"].default)]
-            base = self._config(**(source.defaults | values))
+            base = Config(**(source.defaults | values))
             for run in range(self.runs):
                 config = asdict(base) | {"seed": base.seed + run, "data_seed": base.data_seed + run}
                 tasks.append(Task(cell, run, json.loads(json.dumps(config))))  # tuples as lists, as stored
@@ -116,10 +114,6 @@ def reduced(sweep: Sweep, epochs: int, runs: int = 2) -> Sweep:
 
 def train_task(config: dict) -> dict:
     """Train one task's Config; its result as plain data (see the module's docstring)."""
-    from dilate_core import warmup
-    from dilate_core.metrics import evaluate, external
-    from dilate_core.train import Config, Trainer, load_dataset
-
     start = time.perf_counter()
     warmup()
     run_config = Config.from_dict(config)

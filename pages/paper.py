@@ -126,7 +126,7 @@ def small_version() -> None:
     if rerun.get("error"):
         st.error(rerun["error"])
         return
-    jobs = [pool.poll(pool.get(server.owner(), job_id)) for job_id in rerun["jobs"]]
+    jobs = [pool.poll(job) for job in (pool.get(server.owner(), job_id) for job_id in rerun["jobs"]) if job]
     for seed, job in enumerate(jobs):
         total = job.start_epoch + job.epochs
         st.progress(min(1.0, job.epoch / total), text=f"Seed {seed}: {job.state}, epoch {job.epoch} of {total}")
