@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dilate_core import paper, warmup
+from dilate_core._spawn import bare_main
 from dilate_core.metrics import CHANGE_PENALTY, RAMP_EPSILON, evaluate, external
 from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.sources import SOURCES
@@ -218,7 +219,8 @@ class LocalExecutor:
     def run(self, tasks: list[Task]) -> Iterator[Outcome]:
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pin_threads, initargs=(self.threads,))
-        futures = {pool.submit(train_task, task.config): task for task in tasks}
+        with bare_main():  # the pool starts its processes as tasks are submitted
+            futures = {pool.submit(train_task, task.config): task for task in tasks}
         pending = set(futures)
         try:
             while pending:

@@ -11,14 +11,12 @@ import io
 import itertools
 import multiprocessing
 import os
-import sys
 import threading
 import time
-import types
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
+from dilate_core._spawn import bare_main
 from dilate_core.data import Dataset
 from dilate_core.train import Config
 
@@ -69,18 +67,6 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         channel.put(("failed", message))
 
 
-@contextmanager
-def _bare_main():
-    """A spawned process re-runs the parent's __main__.__file__ first; under Streamlit that is
-    the app script (the script runner installs it as __main__), so hide it while spawning."""
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-
-
 class LocalLauncher:
     """Starts jobs as spawned processes of this machine; their channels and stop events go
     through a multiprocessing Manager. Another launcher (explorer.ray_jobs) runs them on a
@@ -89,7 +75,7 @@ class LocalLauncher:
 
     def __init__(self):
         self._context = multiprocessing.get_context("spawn")
-        with _bare_main():
+        with bare_main():
             self._manager = self._context.Manager()  # queues and events that can travel to the workers
 
     def channel_and_stop(self):
@@ -97,7 +83,7 @@ class LocalLauncher:
 
     def start(self, arguments: tuple):
         process = self._context.Process(target=run_job, args=arguments, daemon=True)
-        with _bare_main():
+        with bare_main():
             process.start()
         return process
 

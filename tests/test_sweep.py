@@ -77,6 +77,7 @@ def test_the_local_pool_gives_the_numbers_of_training_in_this_process(tmp_path):
     plan = Sweep(TINY | {"select_on_validation": True}, {"model": ["seq2seq", "mlp"]}, runs=2)
     seen = []
     summary = run_sweep(plan, tmp_path, LocalExecutor(workers=2), lambda *a: seen.append(a))
+    assert not Store(tmp_path).rows("failed"), Store(tmp_path).rows("failed")[0]["error"]
     assert seen[0] == (0, 4, 0) and seen[-1] == (4, 4, 0) and len(seen) == 5
     rows = Store(tmp_path).rows()
     assert len(rows) == 4
