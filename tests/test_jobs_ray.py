@@ -7,22 +7,12 @@ import time
 import pytest
 
 from dilate_core.data import make_synthetic
-from dilate_core.train import Config, Trainer
+from dilate_core.train import Trainer
 from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool
+from tests.test_jobs import CONFIG, DATA, wait
 
 pytest.importorskip("ray")
 from explorer.ray_jobs import RayLauncher  # noqa: E402
-
-CONFIG = Config(n_series=30, batch_size=10, hidden=8, eval_every=1, epochs=3)
-DATA = make_synthetic(30)
-
-
-def wait(pool, job, states, timeout=180):
-    deadline = time.time() + timeout
-    while pool.poll(job).state not in states:
-        assert time.time() < deadline, f"job stayed {job.state}"
-        time.sleep(0.1)
-    return job
 
 
 @pytest.fixture(scope="module")
