@@ -23,36 +23,35 @@ EXTERNAL_SCALES = {"ramp": 1.0, "hausdorff": 1.0}  # as Tables 2 and 3 print the
 _EXTERNAL_EXCEPTIONS = {"synthetic": {"ramp": 10.0}}  # ... the synthetic ramp score
 
 
-def scales(dataset: str) -> dict[str, float]:
-    """metric -> the factor the paper multiplies it by for this data set."""
-    return SCALES | _SCALE_EXCEPTIONS.get(dataset, {})
-
-
-def external_scales(dataset: str) -> dict[str, float]:
-    """metric -> the factor Tables 2 and 3 multiply the ramp score and Hausdorff distance by."""
-    return EXTERNAL_SCALES | _EXTERNAL_EXCEPTIONS.get(dataset, {})
+def scales(dataset: str, external: bool = False) -> dict[str, float]:
+    """metric -> the factor the paper multiplies it by for this data set; with external, also the
+    ramp score's and the Hausdorff distance's (Tables 2 and 3)."""
+    table1_scales = SCALES | _SCALE_EXCEPTIONS.get(dataset, {})
+    return table1_scales | (EXTERNAL_SCALES | _EXTERNAL_EXCEPTIONS.get(dataset, {}) if external else {})
 
 
 def scale_caption(dataset: str, external: bool = False) -> str:
     """'MSE ×100, DTW ×10, TDI ×10', the scales of a table of this data set (and of Table 2's metrics)."""
-    factors = scales(dataset) | (external_scales(dataset) if external else {})
     return ", ".join(
-        f"{metric.upper() if len(metric) == 3 else metric} ×{factor:g}" for metric, factor in factors.items()
+        f"{metric.upper() if len(metric) == 3 else metric} ×{factor:g}"
+        for metric, factor in scales(dataset, external).items()
     )
 
 
-def table1(dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:
-    """(metric, loss) -> (mean, std) of Table 1 at the paper's scale; empty if the paper has no such block."""
-    with open(ASSETS / "paper_table1.csv", newline="") as handle:
+def _reported_in(table: str, dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:
+    with open(ASSETS / table, newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["dataset"] == dataset and r["model"] == model]
     return {(r["metric"], r["loss"]): (float(r["mean"]), float(r["std"])) for r in rows}
 
 
+def table1(dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """(metric, loss) -> (mean, std) of Table 1 at the paper's scale; empty if the paper has no such block."""
+    return _reported_in("paper_table1.csv", dataset, model)
+
+
 def reported(dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:
     """(metric, loss) -> (mean, std) over Tables 1, 2 and 3 at the paper's scale; empty if none."""
-    with open(ASSETS / "paper_tables_2_3.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["dataset"] == dataset and r["model"] == model]
-    return table1(dataset, model) | {(r["metric"], r["loss"]): (float(r["mean"]), float(r["std"])) for r in rows}
+    return table1(dataset, model) | _reported_in("paper_tables_2_3.csv", dataset, model)
 
 
 @dataclass(frozen=True)

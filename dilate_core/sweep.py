@@ -122,7 +122,7 @@ def train_task(config: dict) -> dict:
     trainer = Trainer(run_config, dataset)
     for _ in trainer.run():
         pass
-    scales = paper.scales(run_config.dataset) | paper.external_scales(run_config.dataset)
+    scales = paper.scales(run_config.dataset, external=True)
     protocols = ["last", "best"] if run_config.select_on_validation else ["last"]
     results = {}
     for protocol in protocols:
@@ -365,7 +365,7 @@ def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
                 for metric, values in metrics.items():
                     mean, std = mean_std(values)
                     row = {**entry.cell, "protocol": protocol, "loss": loss, "metric": metric}
-                    scale = (paper.scales(dataset) | paper.external_scales(dataset))[metric]
+                    scale = paper.scales(dataset, external=True)[metric]
                     row |= {"scale": scale, "runs": len(values), "mean": mean, "std": std}
                     paper_value = reported.get((metric, loss))
                     row |= {
