@@ -38,6 +38,8 @@ class Dataset:
     info: dict = field(default_factory=dict)  # settings and provenance, shown by the app
     val_x: np.ndarray | None = None  # (n_val, n_input, d): a validation split, where the data set has one
     val_y: np.ndarray | None = None  # (n_val, n_output, d)
+    # Rows are separate series (any subset is a fair sample), not windows cut in time order.
+    independent_series: bool = False
 
     @property
     def n_input(self) -> int:
@@ -114,6 +116,8 @@ def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
 
     The archive's split: 500 training series, 4,499 test series (the shipped copy lacks the
     archive's first test series). Values are used as the archive gives them (z-normalised).
+    The archive sorts its training series by class, so they are marked independent: a
+    validation split must draw them at random, not take the last ones (all abnormal beats).
     """
     n_input = check_number("n_input", n_input, 1, 139, whole=True)
     splits = []
@@ -122,7 +126,8 @@ def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
         values = table[:, 1:].astype(np.float32)[:, :, None]  # drop the class label; (n, 140, 1)
         splits.append((values[:, :n_input], values[:, n_input:]))
     (train_x, train_y), (test_x, test_y) = splits
-    return Dataset("ecg5000", train_x, train_y, test_x, test_y, info={"n_input": n_input, "n_output": 140 - n_input})
+    info = {"n_input": n_input, "n_output": 140 - n_input}
+    return Dataset("ecg5000", train_x, train_y, test_x, test_y, info=info, independent_series=True)
 
 
 def windows(

@@ -54,16 +54,22 @@ def load_dataset(config) -> data_module.Dataset:
 VALIDATION_FRACTION = 0.2  # of the training windows, for data sets without a validation split
 
 
-def validation_split(dataset: data_module.Dataset) -> tuple[np.ndarray, ...]:
-    """(train_x, train_y, val_x, val_y): the data set's validation split, or else its last
-    VALIDATION_FRACTION of training windows (the latest ones, for windows cut in time order)."""
+def validation_split(dataset: data_module.Dataset, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """(train_x, train_y, val_x, val_y): the data set's own validation split if it has one, else
+    VALIDATION_FRACTION of its training rows: drawn at random with `seed` where the rows are
+    independent series, the latest ones where they are windows cut in time order."""
     if dataset.val_x is not None:
         return dataset.train_x, dataset.train_y, dataset.val_x, dataset.val_y
     n_train = len(dataset.train_x)
-    cut = n_train - max(1, int(round(VALIDATION_FRACTION * n_train)))
-    if cut < 1:
+    n_val = max(1, int(round(VALIDATION_FRACTION * n_train)))
+    if n_train - n_val < 1:
         raise ValueError(f"Selecting on validation needs at least 2 training windows, got {n_train}.")
-    return dataset.train_x[:cut], dataset.train_y[:cut], dataset.train_x[cut:], dataset.train_y[cut:]
+    if dataset.independent_series:
+        order = np.random.default_rng(seed).permutation(n_train)
+        train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    else:
+        train, val = np.arange(n_train - n_val), np.arange(n_train - n_val, n_train)
+    return dataset.train_x[train], dataset.train_y[train], dataset.train_x[val], dataset.train_y[val]
 
 
 def epochs_text(epochs: dict[str, int]) -> str:
@@ -118,7 +124,7 @@ class Trainer:
         self.reports: list[EpochReport] = []
         train_x, train_y = dataset.train_x, dataset.train_y
         if config.select_on_validation:
-            train_x, train_y, val_x, val_y = validation_split(dataset)
+            train_x, train_y, val_x, val_y = validation_split(dataset, config.data_seed)
             self._val_x, self._val_y = torch.from_numpy(val_x).to(self.device), torch.from_numpy(val_y).to(self.device)
         # loss -> {'epoch', 'loss', 'state', 'stale'}: its lowest validation loss so far, and the
         # evaluations since then without a lower one

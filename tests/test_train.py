@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from dilate_core.cli import main
-from dilate_core.data import make_synthetic
+from dilate_core.data import ASSETS, make_synthetic
 from dilate_core.model import build_model
-from dilate_core.train import Config, Trainer, load_dataset
+from dilate_core.train import Config, Trainer, load_dataset, validation_split
 
 TINY = {"n_series": 40, "batch_size": 16, "hidden": 16, "eval_every": 2, "n_preview": 3}
 
@@ -172,6 +172,23 @@ def test_validation_comes_from_the_last_training_windows_when_the_data_have_none
         np.testing.assert_array_equal(
             loaded.predict(dataset.test_x, best=True)[name], trainer.predict(dataset.test_x, best=True)[name]
         )
+
+
+def test_ecg5000_validation_is_a_seeded_random_fifth_with_every_kind_of_beat():
+    # The archive sorts its training series by class: the last fifth holds no normal beat at all.
+    dataset = load_dataset(Config(dataset="ecg5000"))
+    labels = np.loadtxt(ASSETS / "ECG5000_TRAIN.tsv", delimiter="\t", usecols=0)
+    assert set(labels[-100:]) == {2, 3, 4, 5}
+    row = {series.tobytes(): i for i, series in enumerate(dataset.train_x)}
+    train_x, _, val_x, val_y = validation_split(dataset, seed=0)
+    train_rows, val_rows = [[row[s.tobytes()] for s in part] for part in (train_x, val_x)]
+    assert len(val_rows) == 100 and sorted(train_rows + val_rows) == list(range(500))
+    np.testing.assert_array_equal(val_y, dataset.train_y[val_rows])
+    assert set(labels[val_rows]) >= {1, 2} and set(labels[train_rows]) >= {1, 2, 3, 4}
+    np.testing.assert_array_equal(validation_split(dataset, seed=0)[2], val_x)
+    assert not np.array_equal(validation_split(dataset, seed=1)[2], val_x)
+    trainer = Trainer(Config(dataset="ecg5000", select_on_validation=True, data_seed=1, hidden=8), dataset)
+    np.testing.assert_array_equal(trainer._val_x.numpy(), validation_split(dataset, seed=1)[2])
 
 
 @pytest.mark.parametrize(
