@@ -21,6 +21,7 @@ def ray_cluster():
     cluster = Cluster(initialize_head=True, head_node_args=node)
     cluster.add_node(**node)
     cluster.wait_for_nodes()
+    cluster.node_args = node  # for a test that replaces a node it killed
     yield cluster
     ray.shutdown()
     cluster.shutdown()
