@@ -40,6 +40,7 @@ class NotFiniteError(ValueError):
 
     def __init__(self, name: str):
         super().__init__(f"{name} contains NaN or infinite values; clean or drop them first.")
+        self.name = name
 
 
 def check_finite(x: torch.Tensor, name: str) -> None:
@@ -66,8 +67,9 @@ def check_costs(D) -> None:
         raise ValueError(f"D must hold floating-point values, got {D.dtype}.")
 
 
-def check_series_pair(pred, target) -> None:
-    """pred (B, M, d) and target (B, N, d): floating tensors, same B and d, finite values."""
+def check_series_pair(pred, target, finite: bool = True) -> None:
+    """pred (B, M, d) and target (B, N, d): floating tensors, same B and d, and (finite=True)
+    finite values; a caller whose kernel flags non-finite values itself checks them afterwards."""
     for name, x in (("pred", pred), ("target", target)):
         if not isinstance(x, torch.Tensor):
             raise ValueError(f"{name} must be a torch tensor of shape (B, length, d), got {type(x).__name__}.")
@@ -80,7 +82,8 @@ def check_series_pair(pred, target) -> None:
             raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}.")
         if not x.is_floating_point():
             raise ValueError(f"{name} must hold floating-point values, got {x.dtype}.")
-        check_finite(x, name)
+        if finite:
+            check_finite(x, name)
     if pred.shape[0] != target.shape[0]:
         raise ValueError(f"pred and target must have the same batch size, got {pred.shape[0]} and {target.shape[0]}.")
     if pred.shape[2] != target.shape[2]:

@@ -7,6 +7,7 @@ on the CPU go to the numba kernels, tensors on CUDA to the anti-diagonal torch k
 compute in float64 and hand back the caller's dtype and device.
 """
 
+import math
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -16,13 +17,14 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from dilate_core import _kernels, _scratch, _wavefront
+from dilate_core import _fused, _kernels, _scratch, _wavefront
 from dilate_core._validate import (
     NotFiniteError,
     check_alpha,
     check_costs,
     check_finite,
     check_gamma,
+    check_number,
     check_series_pair,
 )
 
@@ -290,15 +292,101 @@ def _costs_of_finite_series():
     """Costs of series already checked finite can only be non-finite by overflow: say so."""
     try:
         yield
-    except NotFiniteError:
+    except NotFiniteError as error:
+        if error.name != "D":  # the series themselves (the fused kernels check them only on failure)
+            raise
         raise ValueError(
             "The squared distances between pred and target overflow their dtype; scale the series down "
             "(e.g. standardise them) or use float64."
         ) from None
 
 
+# The most bytes one DILATE call on the CPU keeps for its backward (the softmin weights and the
+# tangent of every cell: 16 B per cell for float32 series, 32 B for float64). A larger batch is
+# done in groups of series, each group's forward sweep run again in the backward: same result,
+# one more forward sweep. Change it here, or per call with dilate_loss(memory_limit=...).
+MEMORY_LIMIT = 1 << 30
+
+
+class _FusedDILATE(torch.autograd.Function):
+    """(pred (B, M, d), target (B, N, d)) -> DILATE's loss, shape and temporal terms, on the CPU
+    with the fused kernels of `_fused`: one forward sweep, one backward sweep, no cost matrix."""
+
+    @staticmethod
+    def forward(ctx, pred, target, alpha, gamma, memory_limit):
+        p, t = _kernel_input(pred), _kernel_input(target)
+        B, N, _ = t.shape
+        M = p.shape[1]
+        ctx.store_dtype = np.float32 if p.dtype == np.float32 else np.float64
+        ctx.per_series = N * M * _fused.STORED_PER_CELL * np.dtype(ctx.store_dtype).itemsize
+        ctx.group = max(1, min(B, memory_limit // ctx.per_series))  # series per backward group
+        values, tangents = np.empty(B), np.empty(B)
+        ctx.lease = None
+        if ctx.group == B:  # all at once: store what the backward reads
+            ctx.lease = _scratch.Lease(((B * ctx.per_series // np.dtype(ctx.store_dtype).itemsize,), ctx.store_dtype))
+            store = ctx.lease.arrays[0]
+        else:  # in groups: the backward sweeps each group's forward again, storing
+            store = np.empty(0, ctx.store_dtype)
+        with KERNEL_LOCK:
+            not_finite = _fused.dilate_forward(t, p, gamma, store, ctx.lease is not None, values, tangents)
+        if not_finite:
+            check_finite(pred, "pred")
+            check_finite(target, "target")
+            raise NotFiniteError("D")  # finite series, overflowing costs
+        ctx.save_for_backward(pred, target)
+        ctx.alpha, ctx.gamma = alpha, gamma
+        ctx.set_materialize_grads(False)
+        shape = values.mean()
+        temporal = tangents.mean() / (N * M)
+        out = tuple(
+            torch.tensor(x, dtype=pred.dtype) for x in (alpha * shape + (1 - alpha) * temporal, shape, temporal)
+        )
+        if not all(torch.isfinite(x) for x in out):
+            raise NotFiniteError("D")  # costs summed in float64 that the caller's dtype cannot hold
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_loss, grad_shape, grad_temporal):
+        pred, target = ctx.saved_tensors
+        p, t = _kernel_input(pred), _kernel_input(target)
+        B, N, d = t.shape
+        M = p.shape[1]
+        g_loss, g_shape, g_time = (0.0 if g is None else float(g) for g in (grad_loss, grad_shape, grad_temporal))
+        # d loss = sum_b (alpha g_loss + g_shape) / B dR_b + ((1 - alpha) g_loss + g_time) / (B N M) dT_b
+        shape_scale = np.full(B, (ctx.alpha * g_loss + g_shape) / B)
+        time_scale = np.full(B, ((1 - ctx.alpha) * g_loss + g_time) / (B * N * M))
+        grad_pred = np.empty((B, M, d))
+        grad_target = np.empty((B, N, d)) if ctx.needs_input_grad[1] else np.empty((0, 0, 0))
+        with KERNEL_LOCK:
+            if ctx.lease is not None:
+                store = ctx.lease.arrays[0]
+                args = (store, shape_scale, time_scale, grad_target, grad_pred)
+                _fused.dilate_backward(t, p, ctx.gamma, *args)
+            else:
+                values, tangents = np.empty(ctx.group), np.empty(ctx.group)
+                size = ctx.group * ctx.per_series // np.dtype(ctx.store_dtype).itemsize
+                work = _scratch.Lease(((size,), ctx.store_dtype))
+                for first in range(0, B, ctx.group):
+                    part = slice(first, min(B, first + ctx.group))
+                    n = part.stop - first
+                    store = work.arrays[0]
+                    _fused.dilate_forward(t[part], p[part], ctx.gamma, store, True, values[:n], tangents[:n])
+                    target_part = grad_target[part] if len(grad_target) else grad_target
+                    args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part])
+                    _fused.dilate_backward(t[part], p[part], ctx.gamma, *args)
+        ctx.lease = None  # the store goes back to the pool
+        grad_target = torch.from_numpy(grad_target).to(target.dtype) if len(grad_target) else None
+        return torch.from_numpy(grad_pred).to(pred.dtype), grad_target, None, None, None
+
+
 def dilate_loss(
-    pred: torch.Tensor, target: torch.Tensor, alpha: float = 0.5, gamma: float = 0.01, backend: str = "auto"
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 0.5,
+    gamma: float = 0.01,
+    backend: str = "auto",
+    memory_limit: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """DILATE, the shape and time distortion loss (Le Guen & Thome, NeurIPS 2019).
 
@@ -317,6 +405,11 @@ def dilate_loss(
         Weight of the shape term; alpha = 1 is soft-DTW alone.
     gamma : float > 0
         Smoothing temperature of soft-DTW.
+    backend : "auto", "numba" or "torch"
+        "auto": the fused numba kernels for CPU tensors, the anti-diagonal torch kernels on CUDA.
+    memory_limit : int, bytes
+        On the CPU, the most memory kept between forward and backward (default MEMORY_LIMIT);
+        a batch that needs more runs in groups of series, with the same result.
 
     Returns
     -------
@@ -336,8 +429,14 @@ def dilate_loss(
     (-0.016, 0.225)
     >>> loss.backward()
     """
-    check_series_pair(pred, target)
+    fused = backend in ("auto", "numba") and not pred.is_cuda
+    check_series_pair(pred, target, finite=not fused)  # the fused forward flags non-finite values itself
     alpha = check_alpha(alpha)
+    if fused:
+        gamma = check_gamma(gamma)
+        limit = MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)
+        with _costs_of_finite_series():
+            return _FusedDILATE.apply(pred, target, alpha, gamma, limit)
     D = cost_matrix(target, pred)  # (B, N, M)
     with _costs_of_finite_series():
         values, alignment = _checked_apply(_SoftDTW, D, gamma, backend)

@@ -176,6 +176,54 @@ def test_float32_is_close_to_float64(backend):
     np.testing.assert_allclose(pred32.grad.numpy(), pred64.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def _dilate_and_gradients(pred, target, weights, **kwargs):
+    """DILATE's three outputs and the gradients of their weighted sum for pred and target."""
+    pred, target = pred.detach().requires_grad_(True), target.detach().requires_grad_(True)
+    outputs = dilate_loss(pred, target, **kwargs)
+    grads = torch.autograd.grad(sum(w * x for w, x in zip(weights, outputs, strict=True)), (pred, target))
+    return [x.detach() for x in outputs], grads
+
+
+@pytest.mark.parametrize("B, N, M, d", [(1, 7, 9, 1), (17, 12, 12, 2), (33, 5, 16, 1), (16, 20, 20, 3)])
+def test_the_fused_cpu_dilate_equals_the_sweeps_through_the_cost_matrix(B, N, M, d):
+    # Full and partial chunks of series, N != M, several features; every output carries a gradient.
+    pred, target = random_series(B, M, d, seed=B), random_series(B, N, d, seed=B + 1)
+    weights = (1.0, -0.3, 0.7)
+    fused = _dilate_and_gradients(pred, target, weights, alpha=0.4, gamma=0.05, backend="numba")
+    sweeps = _dilate_and_gradients(pred, target, weights, alpha=0.4, gamma=0.05, backend="torch")
+    for ours, theirs in zip([*fused[0], *fused[1]], [*sweeps[0], *sweeps[1]], strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-12)
+
+
+def test_a_memory_limit_splits_the_batch_into_groups_with_the_same_result():
+    pred, target = random_series(37, 9, 1, seed=30), random_series(37, 11, 1, seed=31)
+    whole = _dilate_and_gradients(pred, target, (1.0, 0.0, 0.0), gamma=0.1)
+    per_series = 11 * 9 * 4 * 8  # bytes stored per float64 series: 3 weights and a tangent per cell
+    for limit in (1, per_series, 5 * per_series, 20 * per_series):  # groups of 1, 1, 5 and 20 series
+        grouped = _dilate_and_gradients(pred, target, (1.0, 0.0, 0.0), gamma=0.1, memory_limit=limit)
+        for ours, theirs in zip([*grouped[0], *grouped[1]], [*whole[0], *whole[1]], strict=True):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    for bad in (0, -5, 2.5, "1GB", True):
+        with pytest.raises(ValueError, match="memory_limit"):
+            dilate_loss(pred, target, memory_limit=bad)
+
+
+@pytest.mark.parametrize("N", [20, 200])
+def test_float32_series_store_float32_weights_within_stated_tolerance(N):
+    # float32 series: the weights and tangents are stored in float32 and the softmin runs in
+    # float32. Stated tolerance against float64: 1e-6 relative on each output, and 1e-4 of the
+    # largest gradient entry on every gradient entry (measured: 4e-7 and 5e-5 up to N = 720).
+    pred, target = random_series(4, N, 1, seed=N), random_series(4, N, 1, seed=N + 1)
+    weights = (1.0, 0.5, 0.5)
+    exact = _dilate_and_gradients(pred, target, weights, gamma=0.01)
+    single = _dilate_and_gradients(pred.float(), target.float(), weights, gamma=0.01)
+    assert all(x.dtype == torch.float32 for x in [*single[0], *single[1]])
+    for ours, theirs in zip(single[0], exact[0], strict=True):
+        assert ours.item() == pytest.approx(theirs.item(), rel=1e-6)
+    for ours, theirs in zip(single[1], exact[1], strict=True):
+        assert (ours.double() - theirs).abs().max() <= 1e-4 * theirs.abs().max()
+
+
 @pytest.mark.parametrize("shape", [(5, 20, 20), (3, 13, 31), (2, 1, 9)])
 def test_numba_and_torch_backends_agree(shape):
     D = random_costs(*shape, seed=19).requires_grad_(True)
