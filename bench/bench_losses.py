@@ -4,17 +4,23 @@ Every row is measured in the same run, median of repeats, on random series of sh
 Baselines:
   - tslearn: `tslearn.metrics.SoftDTWLossPyTorch` (soft-DTW only), the library users pick today;
   - per-series loop: DILATE with one numba call and one CPU round trip per series per sweep, the
-    structure of the published implementation, written here on our own kernels.
+    structure of the published implementation, written here on our own kernels;
+  - published: the authors' own `loss.dilate_loss` (github.com/vincent-leguen/DILATE), imported
+    from the checkout named by DILATE_PUBLISHED (the column is left out when it is not set).
 Memory: how far the first DILATE forward+backward at a shape raises the resident memory, per
 cell of B*N*M (it includes the work arrays that the pool then keeps for the next calls).
 
-    python -m bench.bench_losses [--quick]
+    DILATE_PUBLISHED=/path/to/DILATE python -m bench.bench_losses [--quick]
 """
 
 import argparse
+import importlib
+import os
 import re
 import statistics
+import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -69,6 +75,21 @@ def per_series_dilate(pred, target):
     return ALPHA * values.mean() + (1 - ALPHA) * temporal
 
 
+def published_dilate():
+    """The authors' DILATE loss from the checkout at DILATE_PUBLISHED, or None when it is not set."""
+    checkout = os.environ.get("DILATE_PUBLISHED")
+    if not checkout:
+        return None
+    sys.path.insert(0, checkout)
+    module = importlib.import_module("loss.dilate_loss")
+    warnings.filterwarnings("ignore", message="torch.range is deprecated")  # its Omega uses torch.range
+
+    def loss(pred, target):
+        return module.dilate_loss(pred, target, ALPHA, GAMMA, pred.device)[0]
+
+    return loss
+
+
 def median_ms(step, repeats: int) -> float:
     step()  # warm caches and compilation
     times = []
@@ -105,7 +126,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes only, few repeats")
     args = parser.parse_args()
-    shapes = [(100, 20, 200), (32, 100, 30), (32, 200, 10), (32, 1000, 3)]
+    shapes = [(100, 20, 200), (32, 100, 30), (32, 200, 10), (32, 336, 5), (32, 720, 3), (32, 1000, 3)]
     if args.quick:
         shapes = [(100, 20, 20), (32, 100, 5)]
     dilate_core.warmup()
@@ -116,9 +137,14 @@ def main():
         "soft-DTW (tslearn)": lambda p, t: tslearn_loss(p, t).mean(),
         "DILATE (per-series loop)": per_series_dilate,
     }
+    published = published_dilate()
+    if published:
+        losses["DILATE (published)"] = published
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; forward+backward, median ms")
     header = f"{'B':>4} {'N=M':>5} | " + " | ".join(f"{name:>24}" for name in losses)
-    header += " | tslearn/ours sDTW | loop/ours DILATE | ns per cell (DILATE) | peak B per cell"
+    header += " | tslearn/ours sDTW | loop/ours DILATE"
+    header += " | published/ours DILATE" if published else ""
+    header += " | ns per cell (DILATE) | peak B per cell"
     print(header)
     print("-" * len(header))
     for B, N, repeats in shapes:
@@ -127,11 +153,17 @@ def main():
         target = torch.rand(B, N, 1, generator=generator)
         memory = peak_extra_bytes(forward_backward(losses["DILATE (ours)"], pred, target)) / (B * N * N)
         ms = {name: median_ms(forward_backward(fn, pred, target), repeats) for name, fn in losses.items()}
-        ratio_tslearn = ms["soft-DTW (tslearn)"] / ms["soft-DTW (ours)"]
-        ratio_loop = ms["DILATE (per-series loop)"] / ms["DILATE (ours)"]
+        ratios = [
+            ms["soft-DTW (tslearn)"] / ms["soft-DTW (ours)"],
+            ms["DILATE (per-series loop)"] / ms["DILATE (ours)"],
+        ]
+        if published:
+            ratios.append(ms["DILATE (published)"] / ms["DILATE (ours)"])
         ns_per_cell = 1e6 * ms["DILATE (ours)"] / (B * N * N)
         row = f"{B:>4} {N:>5} | " + " | ".join(f"{ms[name]:>24.3f}" for name in losses)
-        row += f" | {ratio_tslearn:>17.1f} | {ratio_loop:>16.1f} | {ns_per_cell:>20.1f} | {memory:>16.0f}"
+        widths = (17, 16, 22)
+        row += "".join(f" | {ratio:>{width}.1f}" for ratio, width in zip(ratios, widths, strict=False))
+        row += f" | {ns_per_cell:>20.1f} | {memory:>16.0f}"
         print(row, flush=True)
 
 
