@@ -28,9 +28,16 @@ class LimitError(ValueError):
     """A request over one of the server's limits; the message says which and what to change."""
 
 
+WORKER_NICENESS = 10  # the web server (pages, health checks) goes first when the cores are busy
+
+
+def _lower_priority() -> None:
+    os.nice(max(0, WORKER_NICENESS - os.nice(0)))
+
+
 def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, stop, threads: int, memory_mb):
     """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on `channel`."""
-    os.nice(10)  # the web server (pages, health checks) goes first when the cores are busy
+    _lower_priority()
     if memory_mb:  # a runaway job fails alone instead of exhausting the server
         import resource
 
@@ -67,27 +74,83 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         channel.put(("failed", message))
 
 
+def wait_for_a_job(connection) -> None:
+    """A spare worker: load torch and the compiled kernels now, then run the one job it is sent
+    (or end on None or a closed pipe). Spares spend the seconds of a cold start before a visitor
+    presses Start, not after."""
+    _lower_priority()
+    import dilate_core
+
+    dilate_core.warmup()
+    try:
+        arguments = connection.recv()
+    except (EOFError, OSError):
+        return
+    if arguments is not None:
+        run_job(*arguments)
+
+
 class LocalLauncher:
     """Starts jobs as spawned processes of this machine; their channels and stop events go
     through a multiprocessing Manager. Another launcher (explorer.ray_jobs) runs them on a
     cluster: it offers the same three methods, and `start` returns an object with the
-    Process methods the pool uses (exitcode, is_alive, terminate)."""
+    Process methods the pool uses (exitcode, is_alive, terminate), and `refill`.
 
-    def __init__(self):
+    `spares` processes wait ready (torch imported, kernels loaded): a job goes to the first
+    live one and a new spare starts behind it; a spare that died is replaced; with none alive
+    the job starts a fresh process. Every job still has a process of its own, which ends with it.
+    """
+
+    def __init__(self, spares: int = 1):
         self._context = multiprocessing.get_context("spawn")
         with bare_main():
             self._manager = self._context.Manager()  # queues and events that can travel to the workers
+        self.spares = spares
+        self._ready: deque = deque()  # (process, connection) of the spares, oldest first
+        self.refill()
 
     def channel_and_stop(self):
         return self._manager.Queue(), self._manager.Event()
 
+    def spare_pids(self) -> list[int]:
+        """The process ids of the spares started so far (alive or not yet found dead)."""
+        return [process.pid for process, _ in self._ready]
+
+    def refill(self) -> None:
+        """Replace spares that died and start new ones up to `spares` (the pool calls it often)."""
+        self._ready = deque((p, c) for p, c in self._ready if p.is_alive())
+        while len(self._ready) < self.spares:
+            parent, child = self._context.Pipe()
+            process = self._context.Process(target=wait_for_a_job, args=(child,), daemon=True)
+            with bare_main():
+                process.start()
+            child.close()
+            self._ready.append((process, parent))
+
     def start(self, arguments: tuple):
-        process = self._context.Process(target=run_job, args=arguments, daemon=True)
-        with bare_main():
-            process.start()
+        process = None
+        while self._ready and process is None:
+            spare, connection = self._ready.popleft()
+            try:
+                if spare.is_alive():
+                    connection.send(arguments)
+                    process = spare
+            except OSError:  # it died between the check and the send
+                pass
+            connection.close()
+        if process is None:  # no spare alive: a cold start
+            process = self._context.Process(target=run_job, args=arguments, daemon=True)
+            with bare_main():
+                process.start()
+        self.refill()
         return process
 
     def shutdown(self) -> None:
+        for process, connection in self._ready:
+            connection.close()
+            process.terminate()  # a spare holds nothing but loaded code
+            process.join(timeout=5)
+        self._ready.clear()
         self._manager.shutdown()
 
 
@@ -271,6 +334,7 @@ class JobPool:
                 job = self._waiting.popleft()
                 job._process = self._launcher.start((*job._arguments, self.threads_per_worker, self.memory_mb))
                 busy += 1
+            self._launcher.refill()
 
     def _schedule_forever(self) -> None:
         while not self._closed.wait(0.2):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 class Limits:
     workers: int = 0  # DILATE_WORKERS: training jobs running at once, one process each (0: the cores)
     threads_per_worker: int = 1  # DILATE_THREADS_PER_WORKER: torch threads in each job
+    spare_workers: int = 1  # DILATE_SPARE_WORKERS: processes kept ready (torch and kernels loaded) for the next job
     runs_per_session: int = 1  # DILATE_RUNS_PER_SESSION: unfinished runs one visitor may have
     runs_in_total: int = 16  # DILATE_RUNS_IN_TOTAL: unfinished runs, running or waiting, in all
     max_epochs: int = 2000  # DILATE_MAX_EPOCHS: epochs one run may ask for
@@ -30,7 +31,7 @@ class Limits:
                 values[f.name] = int(raw)
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, got {raw!r}.") from None
-            least = 0 if f.name in ("workers", "job_memory_mb") else 6 if f.name == "max_length" else 1
+            least = 0 if f.name in ("workers", "spare_workers", "job_memory_mb") else 6 if f.name == "max_length" else 1
             if values[f.name] < least:
                 raise ValueError(f"{name} must be at least {least}, got {raw!r}.")
         return cls(**values)

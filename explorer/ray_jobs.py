@@ -75,5 +75,8 @@ class RayLauncher:
         *rest, _memory_mb = arguments  # not applied in a Ray worker (see the module's docstring)
         return _RayProcess(self._run.remote(*rest, None))
 
+    def refill(self) -> None:
+        """Nothing to keep ready: the cluster's own workers are its spares."""
+
     def shutdown(self) -> None:
         """Nothing to release: the cluster outlives the server."""

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dilate_core import warmup
 from explorer import keys
-from explorer.jobs import JobPool
+from explorer.jobs import JobPool, LocalLauncher
 from explorer.limits import Limits
 
 
@@ -31,11 +31,12 @@ def job_pool() -> JobPool:
     """The worker pool shared by every session, sized and bounded by `limits()`; its jobs run on the
     Ray cluster at DILATE_RAY_ADDRESS when that is set, else in local processes."""
     bounds = limits()
-    launcher = None
     if os.environ.get("DILATE_RAY_ADDRESS"):  # jobs on a Ray cluster instead of local processes
         from explorer.ray_jobs import RayLauncher
 
         launcher = RayLauncher(os.environ["DILATE_RAY_ADDRESS"], bounds.threads_per_worker)
+    else:
+        launcher = LocalLauncher(bounds.spare_workers)
     return JobPool(
         bounds.workers,
         threads_per_worker=bounds.threads_per_worker,

@@ -11,7 +11,7 @@ import pytest
 
 from dilate_core.data import make_synthetic
 from dilate_core.train import Config, Trainer
-from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool, LimitError
+from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool, LimitError, LocalLauncher
 from explorer.limits import Limits
 
 CONFIG = Config(n_series=30, batch_size=10, hidden=8, eval_every=1, epochs=3)
@@ -107,6 +107,56 @@ def test_limits_on_runs_per_session_and_in_total(pool):
         pool.stop(job.owner, job.id)
     for job in jobs:
         wait(pool, job, FINAL_STATES)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # not a zombie
+    except OSError:
+        return False
+
+
+def test_a_job_runs_in_the_spare_that_was_ready_and_a_new_spare_takes_its_place():
+    launcher = LocalLauncher(spares=1)
+    spares = JobPool(workers=1, launcher=launcher)
+    try:
+        (ready,) = launcher.spare_pids()
+        job = spares.submit("fay", CONFIG, DATA, epochs=2)
+        wait(spares, job, FINAL_STATES)
+        assert job.state == DONE and job.pid == ready  # the job ran in the process started ahead of it
+        (behind,) = launcher.spare_pids()
+        assert behind != ready and _alive(behind)
+        second = spares.submit("fay", CONFIG, DATA, epochs=1)
+        assert wait(spares, second, FINAL_STATES).state == DONE and second.pid == behind
+    finally:
+        spares.shutdown()
+    assert not any(_alive(pid) for pid in (ready, behind, *launcher.spare_pids()))  # nothing left behind
+
+
+def test_a_spare_that_dies_is_replaced_and_jobs_still_start():
+    launcher = LocalLauncher(spares=1)
+    spares = JobPool(workers=1, launcher=launcher)
+    try:
+        (doomed,) = launcher.spare_pids()
+        os.kill(doomed, signal.SIGKILL)
+        deadline = time.time() + 30
+        while launcher.spare_pids() in ([], [doomed]) and time.time() < deadline:
+            time.sleep(0.1)  # the pool's scheduler looks at its spares every 0.2 s
+        (replacement,) = launcher.spare_pids()
+        assert replacement != doomed and _alive(replacement)
+        job = spares.submit("gus", CONFIG, DATA, epochs=1)
+        assert wait(spares, job, FINAL_STATES).state == DONE and job.pid == replacement
+    finally:
+        spares.shutdown()
+
+
+def test_without_spares_each_job_starts_its_own_process():
+    cold = JobPool(workers=1, launcher=LocalLauncher(spares=0))
+    try:
+        job = cold.submit("hana", CONFIG, DATA, epochs=1)
+        assert wait(cold, job, FINAL_STATES).state == DONE and job.pid != os.getpid()
+    finally:
+        cold.shutdown()
 
 
 def test_a_job_over_its_memory_limit_fails_with_a_message():
