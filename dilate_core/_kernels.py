@@ -1,6 +1,8 @@
 """numba kernels for soft-DTW, its expected alignment, its Hessian-vector product and exact DTW.
 
-Every kernel works on a batch in float64 and is parallel over the batch. Grids are padded:
+Every kernel works on a batch in float64 and is parallel over the batch (`softmin3_single`,
+the soft minimum in float32 arithmetic, serves the fused DILATE kernels for float32 series).
+Grids are padded:
 a cost matrix D of shape (B, N, M) lives in arrays of shape (B, N + 2, M + 2) whose cell
 (i, j) is the paper's 1-based cell, row and column 0 hold the boundary and row N + 1 and
 column M + 1 are zero so the backward sweeps need no bounds checks. Inputs (D, Z) and
@@ -75,6 +77,53 @@ def softmin3(a, b, c, gamma):
     total = wa + wb + wc  # in [1, 3]: the minimum contributes exp(0) = 1
     inverse = 1.0 / total
     return rmin - gamma * log_1_to_3(total), wa * inverse, wb * inverse, wc * inverse
+
+
+_f = np.float32
+# float32 constants, so that float32 arithmetic stays float32 (a Python float would promote it).
+_ONE, _HALF, _ZERO = _f(1.0), _f(0.5), _f(0.0)
+_NEGLIGIBLE32, _LOG2_E32 = _f(NEGLIGIBLE_EXPONENT), _f(LOG2_E)
+_LN2_HI32, _LN2_LO32 = _f(0.693359375), _f(-2.12194440e-4)  # ln 2 = HI + LO, HI exact in 9 bits
+_INV_SQRT3_32, _HALF_LN3_32 = _f(INV_SQRT3), _f(HALF_LN3)
+_C2, _C3, _C4, _C5, _C6, _C7 = (_f(1 / n) for n in (2, 6, 24, 120, 720, 5040))
+_S3, _S5, _S7, _S9, _S11 = (_f(1 / n) for n in (3, 5, 7, 9, 11))
+_2M1, _2M2, _2M4, _2M8, _2M16, _2M32 = (_f(2.0**-n) for n in (1, 2, 4, 8, 16, 32))
+
+
+@njit(inline="always", **KERNEL)
+def exp_neg_single(x):
+    """exp(x) for float32 x <= 0 (0 below -NEGLIGIBLE_EXPONENT), to float32 precision, branch-free:
+    as `exp_neg` with the Taylor series of e^r to degree 7 (truncation < 6e-9)."""
+    x_clamped = max(x, -_NEGLIGIBLE32)
+    m = np.int32(_HALF - x_clamped * _LOG2_E32)  # round(-x / ln 2) in 0..58, by truncating a positive
+    k = _f(-m)
+    r = (x_clamped - k * _LN2_HI32) - k * _LN2_LO32
+    e_r = _ONE + r * (_ONE + r * (_C2 + r * (_C3 + r * (_C4 + r * (_C5 + r * (_C6 + r * _C7))))))
+    scale = (_2M1 if m & 1 else _ONE) * (_2M2 if m & 2 else _ONE) * (_2M4 if m & 4 else _ONE)
+    scale *= (_2M8 if m & 8 else _ONE) * (_2M16 if m & 16 else _ONE) * (_2M32 if m & 32 else _ONE)
+    return e_r * scale if x > -_NEGLIGIBLE32 else _ZERO
+
+
+@njit(inline="always", **KERNEL)
+def log_1_to_3_single(t):
+    """log(t) for float32 1 <= t <= 3, to float32 precision: `log_1_to_3` to s^11."""
+    s = (t * _INV_SQRT3_32 - _ONE) / (t * _INV_SQRT3_32 + _ONE)
+    z = s * s
+    return _HALF_LN3_32 + _f(2.0) * s * (_ONE + z * (_S3 + z * (_S5 + z * (_S7 + z * (_S9 + z * _S11)))))
+
+
+@njit(inline="always", **KERNEL)
+def softmin3_single(a, b, c, gamma, inverse_gamma):
+    """`softmin3` with the exponentials and the log in float32: the float64 differences
+    to the minimum, scaled by 1 / gamma, are rounded to float32 first; the value stays float64."""
+    rmin = a if a < b else b
+    rmin = rmin if rmin < c else c
+    wa = exp_neg_single(_f((rmin - a) * inverse_gamma))
+    wb = exp_neg_single(_f((rmin - b) * inverse_gamma))
+    wc = exp_neg_single(_f((rmin - c) * inverse_gamma))
+    total = wa + wb + wc
+    inverse = _ONE / total
+    return rmin - gamma * np.float64(log_1_to_3_single(total)), wa * inverse, wb * inverse, wc * inverse
 
 
 @njit(**KERNEL)

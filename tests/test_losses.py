@@ -339,6 +339,19 @@ def test_branch_free_exp_and_log_are_accurate():
     np.testing.assert_allclose(logs, np.log(t), rtol=0, atol=1e-15)
 
 
+def test_float32_exp_and_log_are_accurate_to_float32():
+    x = np.concatenate([-np.linspace(0, 40, 100_001)[:-1], [-1e-30, -0.0]]).astype(np.float32)
+    ours = np.array([_kernels.exp_neg_single(v) for v in x])
+    assert [str(s) for s in _kernels.exp_neg_single.nopython_signatures] == ["(float32,) -> float32"]
+    np.testing.assert_allclose(ours, np.exp(x.astype(np.float64)), rtol=4e-7, atol=0)
+    for below in (-40.0, -41.0, -np.inf):
+        assert _kernels.exp_neg_single(np.float32(below)) == 0.0
+    t = np.linspace(1.0, 3.0, 100_001).astype(np.float32)
+    logs = np.array([_kernels.log_1_to_3_single(v) for v in t])
+    assert [str(s) for s in _kernels.log_1_to_3_single.nopython_signatures] == ["(float32,) -> float32"]
+    np.testing.assert_allclose(logs, np.log(t.astype(np.float64)), rtol=0, atol=3e-7)
+
+
 @pytest.mark.parametrize("B", [1, 2, 3, 17, 64])
 @pytest.mark.parametrize("n_chunks", [1, 2, 5])
 def test_forward_is_the_same_for_any_batch_split(B, n_chunks):
