@@ -165,6 +165,21 @@ def main():
         row += "".join(f" | {ratio:>{width}.1f}" for ratio, width in zip(ratios, widths, strict=False))
         row += f" | {ns_per_cell:>20.1f} | {memory:>16.0f}"
         print(row, flush=True)
+    if not args.quick:
+        largest_batch()
+
+
+def largest_batch() -> None:
+    """DILATE forward+backward at B = 32, N = M = 2000, where the default memory limit splits the batch."""
+    for dtype in (torch.float32, torch.float64):
+        generator = torch.Generator().manual_seed(0)
+        pred = torch.rand(32, 2000, 1, generator=generator, dtype=dtype).requires_grad_(True)
+        target = torch.rand(32, 2000, 1, generator=generator, dtype=dtype)
+        step = forward_backward(lambda p, t: dilate_loss(p, t, ALPHA, GAMMA)[0], pred, target)
+        start = time.perf_counter()
+        extra = peak_extra_bytes(step)
+        seconds = time.perf_counter() - start
+        print(f"B=32, N=M=2000, {str(dtype)[6:]}: {seconds:.2f} s, peak added memory {extra / 2**30:.2f} GiB")
 
 
 if __name__ == "__main__":

@@ -23,14 +23,22 @@ PHASES = ("forward", "loss", "backward", "optimizer", "eval")
 
 
 def per_loss_table(base: Config, dataset) -> None:
-    """Print, per loss trained alone with `base`'s settings, the seconds per epoch and their phases."""
+    """Print, per loss trained alone with `base`'s settings, the seconds per epoch and their phases.
+
+    The three trainings take turns epoch by epoch, so that a busy moment of the machine falls
+    on all of them alike rather than on whichever ran then.
+    """
+    runs = {name: Trainer(Config(**(vars(base) | {"losses": (name,)})), dataset).run() for name in LOSSES}
+    reports = {name: [] for name in LOSSES}
+    for _ in range(base.epochs):
+        for name, run in runs.items():
+            reports[name].append(next(run))
     print(f"{'loss':<9} | " + " | ".join(f"{c:>8}" for c in ("epoch", *PHASES)) + " | x MSE | loss share")
     per_epoch = {}
     for name in LOSSES:
-        trainer = Trainer(Config(**(vars(base) | {"losses": (name,)})), dataset)
-        reports = list(trainer.run())[1:]  # the first epoch pays for warm-up
-        mean = {key: sum(r.timing[key] for r in reports) / len(reports) for key in PHASES}
-        per_epoch[name] = sum(r.seconds for r in reports) / len(reports)
+        timed = reports[name][1:]  # the first epoch pays for warm-up
+        mean = {key: sum(r.timing[key] for r in timed) / len(timed) for key in PHASES}
+        per_epoch[name] = sum(r.seconds for r in timed) / len(timed)
         ratio, share = per_epoch[name] / per_epoch["mse"], 1 - per_epoch["mse"] / per_epoch[name]
         cells = " | ".join(f"{c:>8.4f}" for c in (per_epoch[name], *mean.values()))
         print(f"{name:<9} | {cells} | {ratio:5.2f} | {share:10.0%}", flush=True)
