@@ -1,9 +1,10 @@
 """Load test of the shared server: N browser sessions at once, each generates data and trains.
 
 Starts the app as `make serve` does (deploy/.streamlit/config.toml) on 127.0.0.1, opens N
-headless chromium sessions that each open the Data page, then train the three losses for a few
-epochs, while a thread polls the health endpoint and samples the memory of the server and its
-workers. Prints, per N: time to the first training chart and to completion per session, health
+headless chromium sessions (at the lowest CPU priority) that each open the Data page, then
+train the three losses for a few epochs, while a thread polls the health endpoint and samples
+the memory of the server and its workers. Prints, per N: time to the first training chart
+(from opening the app, and from the click on Start) and to completion per session, health
 latency p50/p95/max, errors, and peak memory. Local traffic only; every loop is bounded.
 
     python -m bench.load_test --sessions 1 4 8 [--epochs 3]
@@ -68,7 +69,7 @@ async def one_session(browser, url: str, epochs: int, index: int) -> dict:
     page = await context.new_page()
     page.set_default_timeout(SESSION_TIMEOUT_S * 1000)
     start = time.perf_counter()
-    result = {"session": index, "first_chart_s": None, "done_s": None, "error": None}
+    result = {"session": index, "first_chart_s": None, "start_to_chart_s": None, "done_s": None, "error": None}
     try:
         await page.goto(f"{url}/data?n=100&seed={index}")
         await page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
@@ -76,9 +77,11 @@ async def one_session(browser, url: str, epochs: int, index: int) -> dict:
         epochs_box = page.get_by_role("spinbutton", name="Epochs", exact=True)
         await epochs_box.fill(str(epochs))
         await epochs_box.press("Tab")
+        clicked = time.perf_counter()
         await page.get_by_role("button", name="Start training").click()
         await page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
         result["first_chart_s"] = time.perf_counter() - start
+        result["start_to_chart_s"] = time.perf_counter() - clicked
         await page.get_by_text(re.compile(r"Run #\d+ done after")).wait_for()
         result["done_s"] = time.perf_counter() - start
         if await page.locator('[data-testid="stException"]').count():
@@ -90,9 +93,21 @@ async def one_session(browser, url: str, epochs: int, index: int) -> dict:
     return result
 
 
+def lowest_priority_for_browsers() -> None:
+    """Renice every chromium process below this one to 19: the browsers stand in for remote
+    visitors, whose machines are not the server's (their renderers inherit the niceness)."""
+    for pid in descendants(os.getpid()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip().startswith("chrom"):
+                os.setpriority(os.PRIO_PROCESS, pid, 19)
+        except OSError:
+            pass
+
+
 async def load(url: str, sessions: int, epochs: int) -> list[dict]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        lowest_priority_for_browsers()
         results = await asyncio.gather(*(one_session(browser, url, epochs, i) for i in range(sessions)))
         await browser.close()
     return results
@@ -112,7 +127,8 @@ def main():
     server = start_server(port, {"DILATE_RUNS_IN_TOTAL": "64"}, cwd=ROOT / "deploy", script="../app.py")
     workers = os.environ.get("DILATE_WORKERS", "the cores")
     print(f"{os.cpu_count()} cores; workers: {workers}; {args.epochs} epochs of 100 series per session")
-    header = "   N | first chart s (med/max) |  done s (med/max) | health ms p50/p95/max | errors | peak MB"
+    header = "   N | first chart s (med/max) | Start to chart s (med/max) |  done s (med/max) "
+    header += "| health ms p50/p95/max | errors | peak MB"
     print(header)
     print("-" * len(header))
     try:
@@ -124,11 +140,14 @@ def main():
             monitor.join()
             first = [r["first_chart_s"] for r in results if r["first_chart_s"] is not None]
             done = [r["done_s"] for r in results if r["done_s"] is not None]
+            start_to_chart = [r["start_to_chart_s"] for r in results if r["start_to_chart_s"] is not None]
             errors = [r["error"] for r in results if r["error"]] + ["health"] * monitor.failures
             ms = [1e3 * v for v in monitor.latencies]
             nan = float("nan")
             cells = [
                 f"{statistics.median(first) if first else nan:>11.1f} / {max(first, default=nan):>9.1f}",
+                f"{statistics.median(start_to_chart) if start_to_chart else nan:>14.2f} / "
+                f"{max(start_to_chart, default=nan):>9.2f}",
                 f"{statistics.median(done) if done else nan:>7.1f} / {max(done, default=nan):>7.1f}",
                 f"{percentile(ms, 0.5):>6.1f} / {percentile(ms, 0.95):>6.1f} / {max(ms, default=nan):>6.1f}",
                 f"{len(errors):>6}",

@@ -35,15 +35,29 @@ def _lower_priority() -> None:
     os.nice(max(0, WORKER_NICENESS - os.nice(0)))
 
 
+def _address_space_bytes() -> int:
+    """This process's virtual memory size (what RLIMIT_AS bounds), from /proc."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, stop, threads: int, memory_mb):
     """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on `channel`."""
     _lower_priority()
-    if memory_mb:  # a runaway job fails alone instead of exhausting the server
-        import resource
-
-        limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
+        if memory_mb:  # a runaway job fails alone instead of exhausting the server
+            import resource
+
+            limit = memory_mb * 2**20
+            # A spare has loaded torch already: a limit below what it holds would make any later
+            # allocation fail anywhere (in a thread too, hanging the job), so say so at once.
+            held = _address_space_bytes()
+            if held > limit:
+                raise MemoryError(f"loading torch and the kernels alone takes {held / 2**20:.0f} MB")
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         import numba
         import torch  # imported here: the process is spawned fresh
 
@@ -80,8 +94,13 @@ def wait_for_a_job(connection) -> None:
     presses Start, not after."""
     _lower_priority()
     import dilate_core
+    from dilate_core.data import make_synthetic
+    from dilate_core.train import Trainer
 
     dilate_core.warmup()
+    # One tiny epoch pays for what torch initialises on first use (the first Adam alone takes a second).
+    tiny = Config(n_series=4, batch_size=4, hidden=4, epochs=1, n_preview=0)
+    list(Trainer(tiny, make_synthetic(4, tiny.n_input, tiny.n_output)).run())
     try:
         arguments = connection.recv()
     except (EOFError, OSError):

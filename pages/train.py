@@ -66,6 +66,29 @@ if st.session_state.get(keys.RUN_DATA_VERSION) != st.session_state.get(keys.DATA
     st.warning("The data changed since this run was trained; its charts use the data it was trained on.")
 
 
+def live_figures(job, reports: list[dict], run_dataset) -> dict:
+    """The Train page's figures for these reports, built once: the live view redraws every
+    second, usually with no new epoch, and building plotly figures is most of a redraw's work."""
+    drawn = (job.id, len(reports))
+    cached = st.session_state.get(keys.LIVE_FIGURES)
+    if cached is not None and cached[0] == drawn:
+        return cached[1]
+    figures = {"training": charts.training_curves(reports), "metrics": charts.metric_curves(reports), "forecasts": []}
+    last = next((r for r in reversed(reports) if r.get("previews")), None)
+    if last is not None:
+        figures["previews_epoch"] = last["epoch"]
+        index = preview_indices(len(run_dataset.test_x), job.config.n_preview)[:3]  # three columns
+        for k, i in enumerate(index):
+            predictions = {name: np.asarray(p)[k] for name, p in last["previews"].items()}
+            breaks = run_dataset.test_breaks[i] if run_dataset.test_breaks is not None else None
+            title = f"test series {i}"
+            figures["forecasts"].append(
+                charts.forecast(run_dataset.test_x[i], run_dataset.test_y[i], predictions, breaks, title)
+            )
+    st.session_state[keys.LIVE_FIGURES] = (drawn, figures)
+    return figures
+
+
 def draw(job) -> None:
     """Status, progress and the live charts of a job."""
     run_dataset = st.session_state.get(keys.RUN_DATASET)
@@ -84,7 +107,8 @@ def draw(job) -> None:
         st.success(f"Run #{job.id} {job.state} after {job.epoch} epochs{early}.")
     if not reports:
         return
-    st.plotly_chart(charts.training_curves(reports))
+    figures = live_figures(job, reports, run_dataset)
+    st.plotly_chart(figures["training"])
     validated = [r for r in reports if r.get("val")]
     if validated:
         best = {name: min(validated, key=lambda r: r["val"][name])["epoch"] for name in validated[-1]["val"]}
@@ -98,18 +122,12 @@ def draw(job) -> None:
             f"evaluation{'s' if job.config.patience > 1 else ''}) at epoch: "
             f"{epochs_text(stopped)}; their curves end there and they keep their best weights."
         )
-    st.plotly_chart(charts.metric_curves(reports))
-    last = next((r for r in reversed(reports) if r.get("previews")), None)
-    if last is not None:
-        st.markdown(f"**Forecasts on fixed test series** (epoch {last['epoch']})")
-        index = preview_indices(len(run_dataset.test_x), job.config.n_preview)
-        columns = st.columns(min(3, len(index)))
-        for column, k, i in zip(columns, range(len(index)), index, strict=False):
-            predictions = {name: np.asarray(p)[k] for name, p in last["previews"].items()}
-            breaks = run_dataset.test_breaks[i] if run_dataset.test_breaks is not None else None
-            column.plotly_chart(
-                charts.forecast(run_dataset.test_x[i], run_dataset.test_y[i], predictions, breaks, f"test series {i}")
-            )
+    st.plotly_chart(figures["metrics"])
+    if figures["forecasts"]:
+        st.markdown(f"**Forecasts on fixed test series** (epoch {figures['previews_epoch']})")
+        columns = st.columns(min(3, len(figures["forecasts"])))
+        for column, figure in zip(columns, figures["forecasts"], strict=False):
+            column.plotly_chart(figure)
 
 
 if job.state in FINAL_STATES:
@@ -140,8 +158,11 @@ if job.state in FINAL_STATES:
             st.session_state[keys.JOB] = continued.id
             st.rerun()
 else:
+    # Until the first report, look 4 times a second so that the first chart shows as soon as it
+    # can; then once a second (a full rerun switches the rate), which is enough to watch epochs.
+    first_chart_pending = not job.reports
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=0.25 if first_chart_pending else 1.0)
     def live() -> None:
         current = server.current_job()
         if st.button(
@@ -150,7 +171,7 @@ else:
             pool.stop(server.owner(), current.id)
             time.sleep(0.2)
         draw(current)
-        if current.state in FINAL_STATES:
-            st.rerun()  # the whole page: its form and the Continue button
+        if current.state in FINAL_STATES or (first_chart_pending and current.reports):
+            st.rerun()  # the whole page: its form and the Continue button, or the slower refresh
 
     live()
