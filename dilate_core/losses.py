@@ -313,7 +313,7 @@ class _FusedDILATE(torch.autograd.Function):
     with the fused kernels of `_fused`: one forward sweep, one backward sweep, no cost matrix."""
 
     @staticmethod
-    def forward(ctx, pred, target, alpha, gamma, memory_limit):
+    def forward(ctx, pred, target, alpha, gamma, memory_limit, differentiated):
         p, t = _kernel_input(pred), _kernel_input(target)
         B, N, _ = t.shape
         M = p.shape[1]
@@ -322,10 +322,10 @@ class _FusedDILATE(torch.autograd.Function):
         ctx.group = max(1, min(B, memory_limit // ctx.per_series))  # series per backward group
         values, tangents = np.empty(B), np.empty(B)
         ctx.lease = None
-        if ctx.group == B:  # all at once: store what the backward reads
+        if differentiated and ctx.group == B:  # all at once: store what the backward reads
             ctx.lease = _scratch.Lease(((B * ctx.per_series // np.dtype(ctx.store_dtype).itemsize,), ctx.store_dtype))
             store = ctx.lease.arrays[0]
-        else:  # in groups: the backward sweeps each group's forward again, storing
+        else:  # no backward, or one in groups that sweeps each group's forward again, storing
             store = np.empty(0, ctx.store_dtype)
         with KERNEL_LOCK:
             not_finite = _fused.dilate_forward(t, p, gamma, store, ctx.lease is not None, values, tangents)
@@ -377,7 +377,7 @@ class _FusedDILATE(torch.autograd.Function):
                     _fused.dilate_backward(t[part], p[part], ctx.gamma, *args)
         ctx.lease = None  # the store goes back to the pool
         grad_target = torch.from_numpy(grad_target).to(target.dtype) if len(grad_target) else None
-        return torch.from_numpy(grad_pred).to(pred.dtype), grad_target, None, None, None
+        return torch.from_numpy(grad_pred).to(pred.dtype), grad_target, None, None, None, None
 
 
 def dilate_loss(
@@ -436,7 +436,9 @@ def dilate_loss(
         gamma = check_gamma(gamma)
         limit = MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)
         with _costs_of_finite_series():
-            return _FusedDILATE.apply(pred, target, alpha, gamma, limit)
+            # Without a gradient to come (e.g. the DILATE parts reported for an MSE model), nothing is stored.
+            differentiated = torch.is_grad_enabled() and (pred.requires_grad or target.requires_grad)
+            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, differentiated)
     D = cost_matrix(target, pred)  # (B, N, M)
     with _costs_of_finite_series():
         values, alignment = _checked_apply(_SoftDTW, D, gamma, backend)

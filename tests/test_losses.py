@@ -208,6 +208,18 @@ def test_a_memory_limit_splits_the_batch_into_groups_with_the_same_result():
             dilate_loss(pred, target, memory_limit=bad)
 
 
+def test_dilate_without_a_gradient_to_come_stores_nothing(monkeypatch):
+    # Reporting DILATE's parts for another loss's model runs the forward sweep alone.
+    pred, target = random_series(5, 9, 1, seed=32), random_series(5, 9, 1, seed=33)
+    expected = [x.item() for x in dilate_loss(pred.clone().requires_grad_(True), target)]
+    leases = []
+    monkeypatch.setattr(losses._scratch, "Lease", lambda *shapes: leases.append(shapes))
+    with torch.no_grad():
+        reported = dilate_loss(pred.clone().requires_grad_(True), target)
+    assert [x.item() for x in dilate_loss(pred, target)] == [x.item() for x in reported] == expected
+    assert leases == []
+
+
 @pytest.mark.parametrize("N", [20, 200])
 def test_float32_series_store_float32_weights_within_stated_tolerance(N):
     # float32 series: the weights and tangents are stored in float32 and the softmin runs in
