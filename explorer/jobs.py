@@ -112,8 +112,8 @@ def wait_for_a_job(connection) -> None:
 class LocalLauncher:
     """Starts jobs as spawned processes of this machine; their channels and stop events go
     through a multiprocessing Manager. Another launcher (explorer.ray_jobs) runs them on a
-    cluster: it offers the same three methods, and `start` returns an object with the
-    Process methods the pool uses (exitcode, is_alive, terminate), and `refill`.
+    cluster: it offers the same methods (channel_and_stop, start, refill, shutdown), and its
+    `start` returns an object with the Process methods the pool uses (exitcode, is_alive, terminate).
 
     `spares` processes wait ready (torch imported, kernels loaded): a job goes to the first
     live one and a new spare starts behind it; a spare that died is replaced; with none alive
