@@ -318,12 +318,13 @@ class _FusedDILATE(torch.autograd.Function):
         B, N, _ = t.shape
         M = p.shape[1]
         ctx.store_dtype = np.float32 if p.dtype == np.float32 else np.float64
-        ctx.per_series = N * M * _fused.STORED_PER_CELL * np.dtype(ctx.store_dtype).itemsize
-        ctx.group = max(1, min(B, memory_limit // ctx.per_series))  # series per backward group
+        ctx.values_per_series = N * M * _fused.STORED_PER_CELL
+        per_series = ctx.values_per_series * np.dtype(ctx.store_dtype).itemsize  # bytes
+        ctx.group = max(1, min(B, memory_limit // per_series))  # series per backward group
         values, tangents = np.empty(B), np.empty(B)
         ctx.lease = None
         if differentiated and ctx.group == B:  # all at once: store what the backward reads
-            ctx.lease = _scratch.Lease(((B * ctx.per_series // np.dtype(ctx.store_dtype).itemsize,), ctx.store_dtype))
+            ctx.lease = _scratch.Lease(((B * ctx.values_per_series,), ctx.store_dtype))
             store = ctx.lease.arrays[0]
         else:  # no backward, or one in groups that sweeps each group's forward again, storing
             store = np.empty(0, ctx.store_dtype)
@@ -365,8 +366,7 @@ class _FusedDILATE(torch.autograd.Function):
                 _fused.dilate_backward(t, p, ctx.gamma, *args)
             else:
                 values, tangents = np.empty(ctx.group), np.empty(ctx.group)
-                size = ctx.group * ctx.per_series // np.dtype(ctx.store_dtype).itemsize
-                work = _scratch.Lease(((size,), ctx.store_dtype))
+                work = _scratch.Lease(((ctx.group * ctx.values_per_series,), ctx.store_dtype))
                 for first in range(0, B, ctx.group):
                     part = slice(first, min(B, first + ctx.group))
                     n = part.stop - first
