@@ -16,7 +16,6 @@ from pathlib import Path
 
 from dilate_core import paper, warmup
 from dilate_core.settings import SETTINGS
-from dilate_core.sources import SOURCES
 from dilate_core.train import Config, Trainer, epochs_text, load_dataset
 
 
@@ -35,10 +34,8 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_from(args) -> Config:
-    """The options given, then the data source's defaults (ECG5000: 84 -> 56 steps), then the settings'."""
-    given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
-    source = SOURCES[given.get("dataset", SETTINGS["dataset"].default)]
-    return Config(**(source.defaults | given))
+    """The options given; Config fills the rest (the data source's defaults: ECG5000 84 -> 56 steps)."""
+    return Config(**{name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None})
 
 
 def _progress(report, total: int, stream=sys.stderr) -> None:

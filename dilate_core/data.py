@@ -111,6 +111,9 @@ def _step_series(count, n_input, n_output, sigma, noise, rng, noise_rng) -> tupl
     return series.astype(np.float32)[:, :, None], breaks
 
 
+ECG5000_LENGTH = 140  # steps per heartbeat in the archive
+
+
 def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
     """UCR ECG5000 as the DILATE paper uses it: the first n_input of 140 steps -> the rest.
 
@@ -119,14 +122,14 @@ def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
     The archive sorts its training series by class, so they are marked independent: a
     validation split must draw them at random, not take the last ones (all abnormal beats).
     """
-    n_input = check_number("n_input", n_input, 1, 139, whole=True)
+    n_input = check_number("n_input", n_input, 1, ECG5000_LENGTH - 1, whole=True)
     splits = []
     for part in ("TRAIN", "TEST"):
         table = np.loadtxt(assets / f"ECG5000_{part}.tsv", delimiter="\t", dtype=np.float64)
         values = table[:, 1:].astype(np.float32)[:, :, None]  # drop the class label; (n, 140, 1)
         splits.append((values[:, :n_input], values[:, n_input:]))
     (train_x, train_y), (test_x, test_y) = splits
-    info = {"n_input": n_input, "n_output": 140 - n_input}
+    info = {"n_input": n_input, "n_output": ECG5000_LENGTH - n_input}
     return Dataset("ecg5000", train_x, train_y, test_x, test_y, info=info, independent_series=True)
 
 

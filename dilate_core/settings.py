@@ -278,8 +278,9 @@ _SETTINGS = (
         bool,
         False,
         "The paper's early stopping: at every evaluation each model's own loss on a validation split (the "
-        "synthetic data's own, else the last fifth of the training windows, which then do not train) is "
-        "measured, and results use each model's weights from its lowest one.",
+        "synthetic data's own, else a fifth of the training rows, which then do not train: drawn at random "
+        "from ECG5000's independent series, the latest windows of a series cut in time) is measured, and "
+        "results use each model's weights from its lowest one.",
         widget=Widget("Keep each model's best validation weights", "checkbox"),
     ),
     Setting(
@@ -292,6 +293,25 @@ _SETTINGS = (
         0,
         10_000,
         widget=Widget("Stop a model after this many evaluations without improvement (0: never)", "number", 0, 100),
+    ),
+    Setting(
+        "mse_warmup",
+        int,
+        0,
+        "Epochs every model first trains with the MSE loss before its own (0: none, as in the paper). "
+        "From a flat forecast DILATE's temporal term pins the forecast flat on ECG5000; a short MSE "
+        "warm-up starts it from a forecast with a shape. Validation selection and early stopping "
+        "start after the warm-up.",
+        0,
+        10_000,
+        widget=Widget(
+            "MSE warm-up epochs (0: none, as in the paper)",
+            "number",
+            0,
+            None,
+            limit="max_epochs",
+            help="Every model trains with the MSE loss first, then with its own.",
+        ),
     ),
     Setting("n_preview", int, 5, "Fixed test series whose forecasts every evaluation reports.", 0, 64),
     Setting("device", str, "cpu", "Where the models train: a torch device such as cpu or cuda."),

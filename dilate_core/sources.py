@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dilate_core import data
+from dilate_core._validate import check_number
 from dilate_core.settings import SETTINGS, Setting, Widget
 
 
@@ -19,16 +20,28 @@ class Source:
     caption: str  # the citation shown under its settings
     settings: tuple[Setting, ...]
     loader: Callable[[Mapping], data.Dataset] | None  # None: the caller brings the data (CSV)
+    # settings that follow from the others, as the loader will produce them (ECG5000's horizon)
+    derived: Callable[[Mapping], dict] | None = None
 
     @property
     def defaults(self) -> dict:
         return {setting.name: setting.default for setting in self.settings}
+
+    def resolve(self, values: Mapping) -> dict:
+        """The derived settings of these values (empty when none follow from the others)."""
+        return self.derived(values) if self.derived else {}
 
     def load(self, values: Mapping) -> data.Dataset:
         """The data set for these settings (missing ones take this source's defaults)."""
         if self.loader is None:
             raise ValueError("A run on a CSV file needs its data set: pass it to Trainer.load(path, dataset).")
         return self.loader(self.defaults | dict(values))
+
+
+def _ecg5000_horizon(values: Mapping) -> dict:
+    """ECG5000 forecasts what its 140 steps leave after the input."""
+    n_input = check_number("n_input", values["n_input"], 1, data.ECG5000_LENGTH - 1, whole=True)
+    return {"n_output": data.ECG5000_LENGTH - n_input}
 
 
 def _n_input(default: int, widget: Widget) -> Setting:
@@ -91,6 +104,7 @@ SOURCES: dict[str, Source] = {
                 ),
             ),
             lambda v: data.load_ecg5000(v["n_input"]),
+            derived=_ecg5000_horizon,
         ),
         Source(
             "etth1",

@@ -32,7 +32,6 @@ from dilate_core import paper, warmup
 from dilate_core._spawn import bare_main
 from dilate_core.metrics import CHANGE_PENALTY, RAMP_EPSILON, evaluate, external
 from dilate_core.settings import LOSS_LABELS, SETTINGS
-from dilate_core.sources import SOURCES
 from dilate_core.train import Config, Trainer, load_dataset
 
 STORE_NAME = "sweep.sqlite"
@@ -97,9 +96,7 @@ class Sweep:
     def tasks(self) -> list[Task]:
         tasks = []
         for cell in self.cells():
-            values = self.settings | cell
-            source = SOURCES[values.get("dataset", SETTINGS["dataset"].default)]
-            base = Config(**(source.defaults | values))
+            base = Config(**(self.settings | cell))
             for run in range(self.runs):
                 config = asdict(base) | {"seed": base.seed + run, "data_seed": base.data_seed + run}
                 tasks.append(Task(cell, run, json.loads(json.dumps(config))))  # tuples as lists, as stored
@@ -157,6 +154,23 @@ class Store:
             "status TEXT, result TEXT, error TEXT, finished REAL)"
         )
         self._db.commit()
+        self._complete_configs()
+
+    def _complete_configs(self) -> None:
+        """Re-key the rows stored before a setting existed or was derived: each row's config
+        becomes the complete one this version of Config makes of it (a new setting at its
+        default, ECG5000's horizon from its input length), so the sweep that wrote the store
+        still finds its finished tasks."""
+        rows = self._db.execute("SELECT key, cell, run, config FROM tasks").fetchall()
+        with self._db:
+            for key, cell, run, stored in rows:
+                config = json.loads(json.dumps(asdict(Config.from_dict(json.loads(stored)))))
+                task = Task(json.loads(cell), run, config)
+                if task.key != key:
+                    self._db.execute(
+                        "UPDATE OR REPLACE tasks SET key = ?, config = ? WHERE key = ?",
+                        (task.key, json.dumps(config, sort_keys=True), key),
+                    )
 
     def done(self) -> set[str]:
         return {key for (key,) in self._db.execute("SELECT key FROM tasks WHERE status = 'done'")}

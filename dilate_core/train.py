@@ -21,9 +21,24 @@ from dilate_core.model import build_model
 from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.sources import SOURCES
 
+# Settings whose default depends on the data source (ECG5000 reads 84 steps, ETTh1 48): a Config
+# leaves them None until it knows its data set, then takes the source's default.
+BY_SOURCE = frozenset(
+    s.name for source in SOURCES.values() for s in source.settings if s.default != SETTINGS[s.name].default
+)
+
 
 def _check_settings(config) -> None:
-    """Check every field against its entry in SETTINGS, storing it as the entry's plain type."""
+    """Fill the data source's defaults and derived settings, then check every field against its
+    entry in SETTINGS, storing it as the entry's plain type."""
+    source = SOURCES[SETTINGS["dataset"].check(config.dataset)]
+    for name in BY_SOURCE:
+        if getattr(config, name) is None:
+            setattr(config, name, source.defaults.get(name, SETTINGS[name].default))
+    for name, value in source.resolve(
+        {name: SETTINGS[name].check(getattr(config, name)) for name in BY_SOURCE}
+    ).items():
+        setattr(config, name, value)
     for setting in SETTINGS.values():
         setattr(config, setting.name, setting.check(getattr(config, setting.name)))
     if config.patience and not config.select_on_validation:
@@ -39,11 +54,22 @@ def _config_from_dict(cls, values: dict):
 # and meaning are there); the app's form, the command line and a saved run all fill one in.
 Config = make_dataclass(
     "Config",
-    [(s.name, tuple[str, ...] if s.kind is tuple else s.kind, field(default=s.default)) for s in SETTINGS.values()],
+    [
+        (
+            s.name,
+            tuple[str, ...] if s.kind is tuple else s.kind,
+            field(default=None if s.name in BY_SOURCE else s.default),
+        )
+        for s in SETTINGS.values()
+    ],
     namespace={"__post_init__": _check_settings, "from_dict": classmethod(_config_from_dict)},
 )
 Config.__module__ = __name__  # where pickle finds it
-Config.__doc__ = "Everything that defines a run: one field per entry of dilate_core.settings.SETTINGS."
+Config.__doc__ = """Everything that defines a run: one field per entry of dilate_core.settings.SETTINGS.
+
+Data settings left unset take the data source's defaults (Config(dataset="ecg5000") reads 84
+steps and forecasts 56), and settings the data fix follow from the others (ECG5000's horizon is
+140 - n_input, whatever n_output says)."""
 
 
 def load_dataset(config) -> data_module.Dataset:
@@ -208,18 +234,20 @@ class Trainer:
         return losses, stopping
 
     def _train_epoch(self, name: str, batches: list[torch.Tensor]) -> tuple[np.ndarray, dict[str, float]]:
-        """One epoch of one model: batch, forward, loss, zero_grad, backward, step.
+        """One epoch of one model: batch, forward, loss, zero_grad, backward, step (with the MSE
+        loss during config.mse_warmup's first epochs).
 
         Returns the summed (loss, shape, temporal) over batches and the seconds spent per phase.
         """
         model, optimizer, config = self.models[name], self.optimizers[name], self.config
+        loss_name = "mse" if self.epoch < config.mse_warmup else name
         sums, timing = np.zeros(3), dict.fromkeys(("forward", "loss", "backward", "optimizer"), 0.0)
         for index in batches:
             x, y = self._train_x[index], self._train_y[index]  # (b, n_input, d), (b, n_output, d)
             t0 = time.perf_counter()
             pred = model(x)
             t1 = time.perf_counter()
-            loss, shape, temporal = _training_loss(name, pred, y, config.alpha, config.gamma)
+            loss, shape, temporal = _training_loss(loss_name, pred, y, config.alpha, config.gamma)
             t2 = time.perf_counter()
             optimizer.zero_grad()
             loss.backward()
@@ -270,7 +298,7 @@ class Trainer:
                 if report.epoch % config.eval_every == 0 or report.epoch == 1:
                     t0 = time.perf_counter()
                     report.test = self._test_metrics({name: self.models[name] for name in names})
-                    if config.select_on_validation:
+                    if config.select_on_validation and report.epoch > config.mse_warmup:
                         report.val, report.stopped = self._validate(report.epoch, names)
                     if len(self.preview_index):  # n_preview = 0: no forecasts to report
                         previews = self.predict(self._test_x[self.preview_index])

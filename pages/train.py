@@ -15,7 +15,7 @@ from explorer.widgets import setting_input
 FORM = (
     ("epochs", "batch_size", "lr"),
     ("alpha", "gamma", "eval_every"),
-    ("model", "hidden", "losses", "select_on_validation", "patience"),
+    ("model", "hidden", "losses", "select_on_validation", "patience", "mse_warmup"),
 )
 
 st.title("Train")

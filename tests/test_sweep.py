@@ -109,6 +109,24 @@ def test_a_cut_sweep_keeps_what_finished_and_resumes_only_the_rest(tmp_path):
     assert again.ran == []
 
 
+def test_a_store_written_before_a_setting_existed_still_holds_its_finished_tasks(tmp_path):
+    plan = Sweep(TINY, {"dataset": ["synthetic", "ecg5000"]}, runs=1)
+    synthetic, ecg = plan.tasks()
+    # As an older version stored them: no MSE warm-up setting yet, ECG5000's horizon left at 20.
+    older = Store(tmp_path)
+    for task, changes in ((synthetic, {}), (ecg, {"n_output": 20})):
+        config = {name: value for name, value in task.config.items() if name != "mse_warmup"} | changes
+        older.record(sweeps.Task(task.cell, task.run, config), train_task(task.config))
+    older.close()
+    store = Store(tmp_path)
+    assert store.done() == {synthetic.key, ecg.key}
+    assert [row["config"] for row in store.rows()] == [ecg.config, synthetic.config]
+    store.close()
+    resumed = Recording()
+    run_sweep(plan, tmp_path, resumed)
+    assert resumed.ran == []
+
+
 def test_a_failing_task_is_recorded_with_its_error_and_the_others_finish(tmp_path):
     plan = Sweep(TINY, {"dataset": ["synthetic", "csv"]}, runs=1)
     seen = []

@@ -191,6 +191,36 @@ def test_ecg5000_validation_is_a_seeded_random_fifth_with_every_kind_of_beat():
     np.testing.assert_array_equal(trainer._val_x.numpy(), validation_split(dataset, seed=1)[2])
 
 
+def test_a_config_takes_its_data_sources_lengths_unless_told_otherwise():
+    ecg = Config(dataset="ecg5000")  # the paper's 84 -> 56, not the synthetic data's 20 -> 20
+    assert (ecg.n_input, ecg.n_output) == (84, 56)
+    dataset = load_dataset(ecg)
+    assert (dataset.n_input, dataset.n_output) == (ecg.n_input, ecg.n_output)
+    # ECG5000's horizon is what the 140 steps leave, whatever the caller says.
+    assert Config(dataset="ecg5000", n_input=100, n_output=20).n_output == 40
+    assert (Config(dataset="etth1").n_input, Config(dataset="etth1").n_output) == (48, 24)
+    assert (Config().n_input, Config(dataset="etth1", n_input=12).n_input) == (20, 12)
+    with pytest.raises(ValueError, match="n_input"):
+        Config(dataset="ecg5000", n_input=140)
+
+
+def test_an_mse_warmup_trains_every_model_with_mse_before_its_own_loss():
+    config = Config(**(TINY | {"eval_every": 1}), losses=("mse", "dilate"), select_on_validation=True, mse_warmup=3)
+    trainer = Trainer(config, make_synthetic(config.n_series, seed=0))
+    x = trainer.dataset.test_x
+    reports = list(trainer.run(3))
+    forecasts = trainer.predict(x)
+    np.testing.assert_array_equal(forecasts["mse"], forecasts["dilate"])  # same start, batches and loss
+    assert reports[-1].train["mse"] == reports[-1].train["dilate"]
+    assert all(report.val is None for report in reports) and trainer.best == {}  # nothing selected yet
+    reports = list(trainer.run(2))
+    forecasts = trainer.predict(x)
+    assert not np.array_equal(forecasts["mse"], forecasts["dilate"])
+    assert reports[-1].train["dilate"]["loss"] > 10 * reports[-1].train["mse"]["loss"]  # DILATE's own scale
+    assert [report.val is not None for report in reports] == [True, True]
+    assert min(trainer.best_epochs.values()) >= 4
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
