@@ -40,11 +40,26 @@ def forecast(x, y, predictions: dict | None = None, breakpoint: int | None = Non
     fig.add_scatter(x=t_in, y=_first_feature(x), name="input", line={"color": COLOURS["input"]})
     fig.add_scatter(x=t_out, y=_first_feature(y), name="target", line={"color": COLOURS["target"], "width": 3})
     for name, pred in (predictions or {}).items():
-        fig.add_scatter(x=t_out, y=_first_feature(pred), name=LABELS.get(name, name), line={"color": COLOURS[name]})
+        fig.add_scatter(
+            x=t_out, y=_first_feature(pred), name=LABELS.get(name, name), line={"color": COLOURS[name]}, meta=name
+        )
     if breakpoint is not None and breakpoint < n_input + len(y):
         fig.add_vline(x=breakpoint, line_dash="dot", line_color="#d62728", annotation_text="step")
     fig.update_xaxes(title_text="time step")
     return _layout(fig, 300, title)
+
+
+def refill_forecast(fig: go.Figure, predictions: dict) -> bool:
+    """Put new forecasts (n_output, d) into a figure from `forecast` with the same models, in
+    place: a small fraction of the cost of building it again. False (nothing changed) if the
+    figure's models are not these."""
+    traces = [trace for trace in fig.data if trace.meta is not None]
+    if {trace.meta for trace in traces} != set(predictions):
+        return False
+    with fig.batch_update():
+        for trace in traces:
+            trace.y = _first_feature(predictions[trace.meta])
+    return True
 
 
 def series_grid(x, y, breaks=None, columns: int = 3) -> go.Figure:
@@ -86,11 +101,9 @@ def training_curves(reports: list[dict]) -> go.Figure:
     names = list(reports[0]["train"]) if reports else []
     fig = make_subplots(rows=1, cols=max(1, len(names)), subplot_titles=[f"{LABELS[n]} loss" for n in names])
     for col, name in enumerate(names, start=1):
-        trained = [r for r in reports if name in r["train"]]
-        epochs, values = [r["epoch"] for r in trained], [r["train"][name]["loss"] for r in trained]
-        fig.add_scatter(x=epochs, y=values, name=LABELS[name], line={"color": COLOURS[name]}, row=1, col=col)
+        fig.add_scatter(x=[], y=[], name=LABELS[name], line={"color": COLOURS[name]}, row=1, col=col, meta=[name])
     fig.update_xaxes(title_text="epoch")
-    return _layout(fig, 260)
+    return refill_curves(_layout(fig, 260), reports)
 
 
 def metric_curves(reports: list[dict]) -> go.Figure:
@@ -100,19 +113,35 @@ def metric_curves(reports: list[dict]) -> go.Figure:
     names = list(evaluated[0]["test"]) if evaluated else []
     for col, metric in enumerate(METRICS, start=1):
         for name in names:
-            tested = [r for r in evaluated if name in r["test"]]  # none after an early stop
             fig.add_scatter(
-                x=[r["epoch"] for r in tested],
-                y=[r["test"][name][metric] for r in tested],
+                x=[],
+                y=[],
                 name=LABELS[name],
                 line={"color": COLOURS[name]},
                 row=1,
                 col=col,
                 showlegend=col == 1,
                 mode="lines+markers",
+                meta=[name, metric],
             )
     fig.update_xaxes(title_text="epoch")
-    return _layout(fig, 260)
+    return refill_curves(_layout(fig, 260), reports)
+
+
+def refill_curves(fig: go.Figure, reports: list[dict]) -> go.Figure:
+    """Redraw the curves of a figure from `training_curves` or `metric_curves` with these
+    reports, in place: a fraction of the cost of building the figure again. Each trace's meta
+    says what it draws: [loss] a training loss, [loss, metric] a test metric."""
+    with fig.batch_update():
+        for trace in fig.data:
+            if len(trace.meta) == 1:
+                (name,) = trace.meta
+                drawn = [(r["epoch"], r["train"][name]["loss"]) for r in reports if name in r["train"]]
+            else:
+                name, metric = trace.meta  # none after an early stop
+                drawn = [(r["epoch"], r["test"][name][metric]) for r in reports if name in (r.get("test") or {})]
+            trace.x, trace.y = [epoch for epoch, _ in drawn], [value for _, value in drawn]
+    return fig
 
 
 def cost_matrix(D, path=None, title: str = "DTW cost matrix and optimal path") -> go.Figure:

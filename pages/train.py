@@ -67,25 +67,34 @@ if st.session_state.get(keys.RUN_DATA_VERSION) != st.session_state.get(keys.DATA
 
 
 def live_figures(job, reports: list[dict], run_dataset) -> dict:
-    """The Train page's figures for these reports, built once: the live view redraws every
-    second, usually with no new epoch, and building plotly figures is most of a redraw's work."""
-    drawn = (job.id, len(reports))
-    cached = st.session_state.get(keys.LIVE_FIGURES)
-    if cached is not None and cached[0] == drawn:
-        return cached[1]
-    figures = {"training": charts.training_curves(reports), "metrics": charts.metric_curves(reports), "forecasts": []}
+    """The Train page's figures for these reports. The live view redraws every second, and
+    building plotly figures is most of a redraw's work: each figure is built once per run and
+    then only refilled with new data, and not even that while no epoch ended."""
+    evaluated = next((r for r in reports if r.get("test")), None)
     last = next((r for r in reversed(reports) if r.get("previews")), None)
-    if last is not None:
+    frame = (job.id, tuple(reports[0]["train"]), tuple(evaluated["test"]) if evaluated else (), last is not None)
+    cached = st.session_state.get(keys.LIVE_FIGURES)
+    if cached is not None and cached["frame"] == frame:
+        figures = cached["figures"]
+        if cached["reports"] == len(reports):
+            return figures
+        charts.refill_curves(figures["training"], reports)
+        charts.refill_curves(figures["metrics"], reports)
+    else:
+        figures = {"training": charts.training_curves(reports), "metrics": charts.metric_curves(reports)}
+        figures["forecasts"] = []
+    if last is not None and figures.get("previews_epoch") != last["epoch"]:
         figures["previews_epoch"] = last["epoch"]
         index = preview_indices(len(run_dataset.test_x), job.config.n_preview)[:3]  # three columns
         for k, i in enumerate(index):
             predictions = {name: np.asarray(p)[k] for name, p in last["previews"].items()}
+            if k < len(figures["forecasts"]) and charts.refill_forecast(figures["forecasts"][k], predictions):
+                continue
             breaks = run_dataset.test_breaks[i] if run_dataset.test_breaks is not None else None
             title = f"test series {i}"
-            figures["forecasts"].append(
-                charts.forecast(run_dataset.test_x[i], run_dataset.test_y[i], predictions, breaks, title)
-            )
-    st.session_state[keys.LIVE_FIGURES] = (drawn, figures)
+            figure = charts.forecast(run_dataset.test_x[i], run_dataset.test_y[i], predictions, breaks, title)
+            figures["forecasts"][k : k + 1] = [figure]
+    st.session_state[keys.LIVE_FIGURES] = {"frame": frame, "reports": len(reports), "figures": figures}
     return figures
 
 

@@ -37,6 +37,24 @@ def test_curves_follow_the_reports():
     assert isinstance(charts.training_curves([]), go.Figure) and isinstance(charts.metric_curves([]), go.Figure)
 
 
+@pytest.mark.parametrize("build", [charts.training_curves, charts.metric_curves])
+def test_curves_refilled_in_place_equal_curves_built_anew(build):
+    stopped = [{**r, "train": {n: v for n, v in r["train"].items() if n != "mse"}} for r in REPORTS[:2]]
+    later = REPORTS + [{**r, "epoch": r["epoch"] + 5} for r in stopped]  # MSE stopped at epoch 5
+    fig = build(REPORTS[:3])
+    assert charts.refill_curves(fig, later) is fig
+    assert fig.to_dict() == build(later).to_dict()
+
+
+def test_forecasts_refilled_in_place_equal_a_forecast_built_anew():
+    x, y = np.zeros((20, 1)), np.ones((10, 1))
+    fig = charts.forecast(x, y, {"mse": y * 0.5, "dilate": y}, breakpoint=25)
+    assert charts.refill_forecast(fig, {"mse": y * 2, "dilate": y * 3})
+    assert fig.to_dict() == charts.forecast(x, y, {"mse": y * 2, "dilate": y * 3}, breakpoint=25).to_dict()
+    assert not charts.refill_forecast(fig, {"mse": y})  # other models: the caller builds anew
+    assert list(fig.data[3].y) == [3.0] * 10
+
+
 def test_alignment_figures_share_a_fixed_scale_and_draw_the_path():
     E = np.eye(4) * 0.5
     soft = charts.soft_alignment(E, gamma=0.1)
