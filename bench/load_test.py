@@ -1,13 +1,16 @@
 """Load test of the shared server: N browser sessions at once, each generates data and trains.
 
-Starts the app as `make serve` does (deploy/.streamlit/config.toml) on 127.0.0.1, opens N
-headless chromium sessions (at the lowest CPU priority) that each open the Data page, then
-train the three losses for a few epochs, while a thread polls the health endpoint and samples
-the memory of the server and its workers. Prints, per N: time to the first training chart
-(from opening the app, and from the click on Start) and to completion per session, health
-latency p50/p95/max, errors, and peak memory. Local traffic only; every loop is bounded.
+Starts the app as `make serve` does (deploy/.streamlit/config.toml) on 127.0.0.1, with a
+limit of runs in total (default 8, so that N = 16 is twice it), opens N headless chromium
+sessions (at the lowest CPU priority) that each open the Data page with the paper's 500
+series, then train the three losses for a few epochs, while a thread polls the health endpoint
+and samples the memory of the server and its workers. Prints, per N: time to the first
+training chart (from opening the app, and from the click on Start) per session and as
+median/max, time to completion, health latency p50/p95/max, sessions refused (the limit's
+message) and queued (told their place), errors, peak memory, and memory once every tab has
+closed and the server has ended their sessions. Local traffic only; every loop is bounded.
 
-    python -m bench.load_test --sessions 1 4 8 [--epochs 3]
+    python -m bench.load_test --sessions 1 4 8 16 [--epochs 3] [--series 500] [--runs-in-total 8]
 """
 
 import argparse
@@ -17,6 +20,7 @@ import re
 import statistics
 import threading
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from playwright.async_api import async_playwright
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, descendants, free_port, start_server, stop_server
 
 SESSION_TIMEOUT_S = 600
+# the server ends a closed tab's session this long after its websocket closed
+SESSION_TTL_S = tomllib.loads((ROOT / "deploy/.streamlit/config.toml").read_text())["server"]["disconnectedSessionTTL"]
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -63,15 +69,16 @@ class Monitor(threading.Thread):
             self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
 
 
-async def one_session(browser, url: str, epochs: int, index: int) -> dict:
+async def one_session(browser, url: str, epochs: int, series: int, index: int) -> dict:
     """Open the app, load data, train, wait for the end; times in seconds from the first request."""
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(SESSION_TIMEOUT_S * 1000)
     start = time.perf_counter()
     result = {"session": index, "first_chart_s": None, "start_to_chart_s": None, "done_s": None, "error": None}
+    result |= {"refused": False, "queued": False}
     try:
-        await page.goto(f"{url}/data?n=100&seed={index}")
+        await page.goto(f"{url}/data?n={series}&seed={index}")
         await page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
         await page.get_by_role("link", name="Train").click()
         epochs_box = page.get_by_role("spinbutton", name="Epochs", exact=True)
@@ -79,11 +86,21 @@ async def one_session(browser, url: str, epochs: int, index: int) -> dict:
         await epochs_box.press("Tab")
         clicked = time.perf_counter()
         await page.get_by_role("button", name="Start training").click()
-        await page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
-        result["first_chart_s"] = time.perf_counter() - start
-        result["start_to_chart_s"] = time.perf_counter() - clicked
-        await page.get_by_text(re.compile(r"Run #\d+ done after")).wait_for()
-        result["done_s"] = time.perf_counter() - start
+        chart = page.locator('[data-testid="stPlotlyChart"]').first
+        refused = page.get_by_text("The server is busy")
+        queued = page.get_by_text("Waiting for a free worker")
+        while time.perf_counter() - clicked < SESSION_TIMEOUT_S:
+            result["queued"] = result["queued"] or await queued.count() > 0
+            if await chart.count() or await refused.count():
+                break
+            await asyncio.sleep(0.05)
+        if await refused.count():
+            result["refused"] = True
+        else:
+            result["first_chart_s"] = time.perf_counter() - start
+            result["start_to_chart_s"] = time.perf_counter() - clicked
+            await page.get_by_text(re.compile(r"Run #\d+ done after")).wait_for()
+            result["done_s"] = time.perf_counter() - start
         if await page.locator('[data-testid="stException"]').count():
             result["error"] = "exception shown"
     except Exception as error:  # counted and printed, the other sessions go on
@@ -104,11 +121,11 @@ def lowest_priority_for_browsers() -> None:
             pass
 
 
-async def load(url: str, sessions: int, epochs: int) -> list[dict]:
+async def load(url: str, sessions: int, epochs: int, series: int) -> list[dict]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         lowest_priority_for_browsers()
-        results = await asyncio.gather(*(one_session(browser, url, epochs, i) for i in range(sessions)))
+        results = await asyncio.gather(*(one_session(browser, url, epochs, series, i) for i in range(sessions)))
         await browser.close()
     return results
 
@@ -118,46 +135,61 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def median_max(values: list[float], digits: int) -> str:
+    if not values:
+        return "- / -"
+    return f"{statistics.median(values):.{digits}f} / {max(values):.{digits}f}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8, 16])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--series", type=int, default=500, help="synthetic series per split (the paper: 500)")
+    parser.add_argument("--runs-in-total", type=int, default=8, help="the server's DILATE_RUNS_IN_TOTAL")
     args = parser.parse_args()
     port = free_port()
-    server = start_server(port, {"DILATE_RUNS_IN_TOTAL": "64"}, cwd=ROOT / "deploy", script="../app.py")
+    limits = {"DILATE_RUNS_IN_TOTAL": str(args.runs_in_total)}
+    server = start_server(port, limits, cwd=ROOT / "deploy", script="../app.py")
     workers = os.environ.get("DILATE_WORKERS", "the cores")
-    print(f"{os.cpu_count()} cores; workers: {workers}; {args.epochs} epochs of 100 series per session")
-    header = "   N | first chart s (med/max) | Start to chart s (med/max) |  done s (med/max) "
-    header += "| health ms p50/p95/max | errors | peak MB"
-    print(header)
-    print("-" * len(header))
+    print(
+        f"{os.cpu_count()} cores; workers: {workers}; at most {args.runs_in_total} runs in total; "
+        f"{args.epochs} epochs of {args.series} series per session"
+    )
+    header = "   N | first chart s (med/max) | Start to chart s (med/max) | done s (med/max) "
+    header += "| health ms p50/p95/max | refused | queued | errors | peak MB | MB after close"
+    rows, details = [], []
     try:
         for n in args.sessions:
             monitor = Monitor(port, server.pid)
             monitor.start()
-            results = asyncio.run(load(f"http://127.0.0.1:{port}", n, args.epochs))
+            results = asyncio.run(load(f"http://127.0.0.1:{port}", n, args.epochs, args.series))
             monitor.done.set()
             monitor.join()
-            first = [r["first_chart_s"] for r in results if r["first_chart_s"] is not None]
-            done = [r["done_s"] for r in results if r["done_s"] is not None]
-            start_to_chart = [r["start_to_chart_s"] for r in results if r["start_to_chart_s"] is not None]
+            time.sleep(SESSION_TTL_S + 10)
+            after_close = tree_rss_mb(server.pid)
             errors = [r["error"] for r in results if r["error"]] + ["health"] * monitor.failures
             ms = [1e3 * v for v in monitor.latencies]
-            nan = float("nan")
             cells = [
-                f"{statistics.median(first) if first else nan:>11.1f} / {max(first, default=nan):>9.1f}",
-                f"{statistics.median(start_to_chart) if start_to_chart else nan:>14.2f} / "
-                f"{max(start_to_chart, default=nan):>9.2f}",
-                f"{statistics.median(done) if done else nan:>7.1f} / {max(done, default=nan):>7.1f}",
-                f"{percentile(ms, 0.5):>6.1f} / {percentile(ms, 0.95):>6.1f} / {max(ms, default=nan):>6.1f}",
+                f"{median_max([r['first_chart_s'] for r in results if r['first_chart_s'] is not None], 1):>23}",
+                f"{median_max([r['start_to_chart_s'] for r in results if r['start_to_chart_s'] is not None], 2):>26}",
+                f"{median_max([r['done_s'] for r in results if r['done_s'] is not None], 1):>16}",
+                f"{percentile(ms, 0.5):>5.0f} / {percentile(ms, 0.95):>4.0f} / {max(ms, default=float('nan')):>5.0f}",
+                f"{sum(r['refused'] for r in results):>7}",
+                f"{sum(r['queued'] for r in results):>6}",
                 f"{len(errors):>6}",
                 f"{monitor.peak_mb:>7.0f}",
+                f"{after_close:>14.0f}",
             ]
-            print(f"{n:>4} | " + " | ".join(cells), flush=True)
-            for error in errors[:3]:
-                print(f"       error: {error}")
+            rows.append(f"{n:>4} | " + " | ".join(cells))
+            charts = [f"{r['start_to_chart_s']:.2f}" if r["start_to_chart_s"] else "refused" for r in results]
+            details.append(f"N={n}: Start to chart per session, s: {', '.join(charts)}")
+            details += [f"N={n}: error: {error}" for error in errors[:3]]
+            print(rows[-1], flush=True)
     finally:
         stop_server(server)
+    print("\n" + header + "\n" + "-" * len(header) + "\n" + "\n".join(rows))
+    print("\n".join(details))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ else:
 if reported:
     st.caption("The paper's values: means over 10 runs, early stopping up to 1000 epochs; your settings may differ.")
 st.dataframe(table, hide_index=True)
-warning = paper.flat_start_warning(job.config.dataset, job.config.gamma, job.config.losses)
+warning = paper.flat_start_warning(job.config.dataset, job.config.gamma, job.config.losses, job.config.mse_warmup)
 if warning:
     st.info(warning)
     st.page_link("pages/paper.py", label="Open Paper", icon=":material/article:")

@@ -38,7 +38,8 @@ with st.form("train.settings"):
                 values[name] = setting_input(SETTINGS[name], "train", bounds)
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
 data_source = (st.session_state.get(keys.DATA_SETTINGS) or {}).get("dataset", "")
-warning = paper.flat_start_warning(data_source, values["gamma"], values["losses"])  # the form's last values
+# from the form's last values
+warning = paper.flat_start_warning(data_source, values["gamma"], values["losses"], values["mse_warmup"])
 if warning:
     st.caption(warning)
 

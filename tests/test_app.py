@@ -5,6 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dilate_core import paper
 from explorer import keys, loaders
 
 APP = "../app.py"
@@ -236,7 +237,7 @@ def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
     assert table["DILATE (paper)"].iloc[0] == "1.21 ± 0.13"  # Table 1, synthetic Seq2Seq
 
 
-def test_train_page_warns_that_soft_dtw_can_stall_on_ecg5000_at_a_small_gamma(app):
+def test_train_page_warns_that_dilate_can_stall_on_ecg5000_at_a_small_gamma_without_warmup(app):
     at = show(app, "data")
     at.radio(key="data.source").set_value("ecg5000").run()
     at = show(at, "train")
@@ -245,3 +246,5 @@ def test_train_page_warns_that_soft_dtw_can_stall_on_ecg5000_at_a_small_gamma(ap
     at.radio(key="data.source").set_value("synthetic").run()
     at = show(at, "train")
     assert not any("can stay at the flat forecast" in c.value for c in at.caption)
+    assert paper.flat_start_warning("ecg5000", 0.01, ("mse", "dilate"), mse_warmup=0) is not None
+    assert paper.flat_start_warning("ecg5000", 0.01, ("mse", "dilate"), mse_warmup=100) is None
