@@ -3,7 +3,8 @@
 Starts the app as `make serve` does (deploy/.streamlit/config.toml) on 127.0.0.1, with a
 limit of runs in total (default 8, so that N = 16 is twice it), opens N headless chromium
 sessions (at the lowest CPU priority) that each open the Data page with the paper's 500
-series, then train the three losses for a few epochs, while a thread polls the health endpoint
+series, then train the three losses for a few epochs (after one untimed visit, as a server
+that has been up a while has had; --cold skips it), while a thread polls the health endpoint
 and samples the memory of the server and its workers. Prints, per N: time to the first
 training chart (from opening the app, and from the click on Start) per session and as
 median/max, time to completion, health latency p50/p95/max, sessions refused (the limit's
@@ -121,6 +122,17 @@ def lowest_priority_for_browsers() -> None:
             pass
 
 
+async def first_visit(url: str) -> None:
+    """One visit, untimed, as a server that has been up a while has had: it loads the kernels and
+    starts the pool with its spare worker."""
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = await browser.new_page()
+        await page.goto(f"{url}/data")
+        await page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=SESSION_TIMEOUT_S * 1000)
+        await browser.close()
+
+
 async def load(url: str, sessions: int, epochs: int, series: int) -> list[dict]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -147,14 +159,19 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--series", type=int, default=500, help="synthetic series per split (the paper: 500)")
     parser.add_argument("--runs-in-total", type=int, default=8, help="the server's DILATE_RUNS_IN_TOTAL")
+    parser.add_argument("--cold", action="store_true", help="no untimed first visit: N=1 meets a fresh server")
     args = parser.parse_args()
     port = free_port()
     limits = {"DILATE_RUNS_IN_TOTAL": str(args.runs_in_total)}
     server = start_server(port, limits, cwd=ROOT / "deploy", script="../app.py")
+    if not args.cold:
+        asyncio.run(first_visit(f"http://127.0.0.1:{port}"))
+        time.sleep(SESSION_TTL_S + 10)  # its session ends; the spare worker is ready long before
     workers = os.environ.get("DILATE_WORKERS", "the cores")
     print(
         f"{os.cpu_count()} cores; workers: {workers}; at most {args.runs_in_total} runs in total; "
-        f"{args.epochs} epochs of {args.series} series per session"
+        f"{args.epochs} epochs of {args.series} series per session; "
+        + ("a fresh server" if args.cold else "after one untimed visit")
     )
     header = "   N | first chart s (med/max) | Start to chart s (med/max) | done s (med/max) "
     header += "| health ms p50/p95/max | refused | queued | errors | peak MB | MB after close"

@@ -300,9 +300,7 @@ class Trainer:
                     report.test = self._test_metrics({name: self.models[name] for name in names})
                     if config.select_on_validation and report.epoch > config.mse_warmup:
                         report.val, report.stopped = self._validate(report.epoch, names)
-                    if len(self.preview_index):  # n_preview = 0: no forecasts to report
-                        previews = self.predict(self._test_x[self.preview_index])
-                        report.previews = {name: p.tolist() for name, p in previews.items()}
+                    report.previews = self._previews()
                     timing["eval"] = time.perf_counter() - t0
                 report.seconds = time.perf_counter() - start
                 self.reports.append(report)
@@ -311,6 +309,23 @@ class Trainer:
             if pool:
                 pool.shutdown()
                 torch.set_num_threads(torch_threads)
+
+    def _previews(self) -> dict[str, list] | None:
+        """loss -> forecasts of the fixed preview test series, as lists; None when n_preview = 0."""
+        if not len(self.preview_index):
+            return None
+        return {name: p.tolist() for name, p in self.predict(self._test_x[self.preview_index]).items()}
+
+    def initial_report(self) -> EpochReport:
+        """The models as this run finds them, before it trains: their test metrics and preview
+        forecasts at epoch `self.epoch` (0 for a new run: every model still has the same
+        weights), no training losses. Not kept in `reports`; a live view shows it at once."""
+        start = time.perf_counter()
+        models = {name: model for name, model in self.models.items() if name not in self.stopped}
+        report = EpochReport(epoch=self.epoch, seconds=0.0, train={}, test=self._test_metrics(models))
+        report.previews = self._previews()
+        report.seconds = time.perf_counter() - start
+        return report
 
     def save(self, path) -> None:
         """Config, data settings, weights, optimizer states and reports, in one torch file."""

@@ -98,7 +98,8 @@ def training_curves(reports: list[dict]) -> go.Figure:
 
     A model stopped early is absent from the later reports: its curve ends there.
     """
-    names = list(reports[0]["train"]) if reports else []
+    trained = next((r for r in reports if r["train"]), None)  # not a report from before training
+    names = list(trained["train"]) if trained else []
     fig = make_subplots(rows=1, cols=max(1, len(names)), subplot_titles=[f"{LABELS[n]} loss" for n in names])
     for col, name in enumerate(names, start=1):
         fig.add_scatter(x=[], y=[], name=LABELS[name], line={"color": COLOURS[name]}, row=1, col=col, meta=[name])

@@ -7,6 +7,7 @@ stops only its own. A process that dies fails its job alone, and its slot goes t
 job. A job's final state is a checkpoint (bytes) that can be continued.
 """
 
+import contextlib
 import io
 import itertools
 import multiprocessing
@@ -74,6 +75,8 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         else:
             trainer = Trainer.load(io.BytesIO(checkpoint), dataset)
         channel.put(("started", os.getpid()))
+        if checkpoint is None:  # the first chart need not wait for the first epoch
+            channel.put(("report", asdict(trainer.initial_report())))
         for report in trainer.run(epochs):
             channel.put(("report", asdict(report)))
             if stop.is_set():
@@ -107,6 +110,12 @@ def wait_for_a_job(connection) -> None:
         return
     if arguments is not None:
         run_job(*arguments)
+
+
+def _send_and_close(connection, message) -> None:
+    with contextlib.suppress(OSError):  # the spare died before reading it: the pool fails the job
+        connection.send(message)
+    connection.close()
 
 
 class LocalLauncher:
@@ -150,13 +159,14 @@ class LocalLauncher:
         process = None
         while self._ready and process is None:
             spare, connection = self._ready.popleft()
-            try:
-                if spare.is_alive():
-                    connection.send(arguments)
-                    process = spare
-            except OSError:  # it died between the check and the send
-                pass
-            connection.close()
+            if spare.is_alive():
+                # A spare still warming up reads the job only when it is ready, and the data set
+                # fills the pipe: send from a thread, so that neither the page that submits nor
+                # the pool's lock waits for the spare (a spare that dies first fails the job).
+                threading.Thread(target=_send_and_close, args=(connection, arguments), daemon=True).start()
+                process = spare
+            else:
+                connection.close()
         if process is None:  # no spare alive: a cold start
             process = self._context.Process(target=run_job, args=arguments, daemon=True)
             with bare_main():
@@ -201,10 +211,11 @@ class Job:
 
     def seconds_left(self) -> float | None:
         """Estimated seconds to the last epoch, from the mean epoch time so far."""
-        done = len(self.reports)
+        trained = [r for r in self.reports if r["train"]]  # not the report before training
+        done = len(trained)
         if not done or self.state != RUNNING:
             return None
-        mean = sum(r["seconds"] for r in self.reports) / done
+        mean = sum(r["seconds"] for r in trained) / done
         return mean * (self.epochs - done)
 
 

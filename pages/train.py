@@ -71,9 +71,15 @@ def live_figures(job, reports: list[dict], run_dataset) -> dict:
     """The Train page's figures for these reports. The live view redraws every second, and
     building plotly figures is most of a redraw's work: each figure is built once per run and
     then only refilled with new data, and not even that while no epoch ended."""
+    trained = next((r for r in reports if r["train"]), None)  # the first report may come before training
     evaluated = next((r for r in reports if r.get("test")), None)
     last = next((r for r in reversed(reports) if r.get("previews")), None)
-    frame = (job.id, tuple(reports[0]["train"]), tuple(evaluated["test"]) if evaluated else (), last is not None)
+    frame = (
+        job.id,
+        tuple(trained["train"]) if trained else (),
+        tuple(evaluated["test"]) if evaluated else (),
+        last is not None,
+    )
     cached = st.session_state.get(keys.LIVE_FIGURES)
     if cached is not None and cached["frame"] == frame:
         figures = cached["figures"]

@@ -4,6 +4,7 @@ fail alone, and respect the server's limits."""
 import io
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -46,12 +47,16 @@ def test_a_job_streams_reports_and_ends_with_a_checkpoint(pool):
     wait(pool, job, (RUNNING, *FINAL_STATES))
     assert job.pid != os.getpid() and job.pid in child_pids_seen(job)  # a process of its own
     wait(pool, job, FINAL_STATES)
-    assert job.state == DONE and [r["epoch"] for r in job.reports] == [1, 2, 3]
+    # First the models before training (all alike, every forecast the same), then one report per epoch.
+    assert job.state == DONE and [r["epoch"] for r in job.reports] == [0, 1, 2, 3]
+    initial = job.reports[0]
+    assert initial["train"] == {} and len({str(p) for p in initial["previews"].values()}) == 1
+    assert initial["test"] == Trainer(CONFIG, DATA).initial_report().test
     trainer = Trainer.load(io.BytesIO(job.checkpoint), DATA)
     assert trainer.epoch == 3 and trainer.reports[-1].train == job.reports[-1]["train"]
     more = pool.submit("alice", CONFIG, DATA, epochs=2, checkpoint=job.checkpoint, start_epoch=job.epoch)
     wait(pool, more, FINAL_STATES)
-    assert [r["epoch"] for r in more.reports] == [4, 5] and more.epoch == 5
+    assert [r["epoch"] for r in more.reports] == [4, 5] and more.epoch == 5  # a continued run: no initial report
 
 
 def test_sessions_cannot_see_or_stop_each_others_jobs_and_stop_works(pool):
@@ -150,6 +155,25 @@ def test_a_spare_that_dies_is_replaced_and_jobs_still_start():
         job = spares.submit("gus", CONFIG, DATA, epochs=1)
         assert wait(spares, job, FINAL_STATES).state == DONE and job.pid == replacement
     finally:
+        spares.shutdown()
+
+
+def test_submitting_never_waits_for_a_spare_that_is_not_ready():
+    launcher = LocalLauncher(spares=1)
+    spares = JobPool(workers=1, launcher=launcher)
+    (slow,) = launcher.spare_pids()
+    os.kill(slow, signal.SIGSTOP)  # a spare still loading torch: it reads no job yet
+    try:
+        submitted, big = [], make_synthetic(2000)  # far more data than a pipe holds
+        worker = threading.Thread(target=lambda: submitted.append(spares.submit("hal", CONFIG, big, epochs=1)))
+        worker.start()
+        worker.join(timeout=60)
+        assert submitted, "submit waited for the spare"
+        os.kill(slow, signal.SIGCONT)
+        (job,) = submitted
+        assert wait(spares, job, FINAL_STATES).state == DONE and job.pid == slow
+    finally:
+        os.kill(slow, signal.SIGCONT)
         spares.shutdown()
 
 
