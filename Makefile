@@ -23,7 +23,7 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 run: $(VENV)/.installed
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT) --runner.postScriptGC false
 
 # The shared demo server: deploy/.streamlit/config.toml, limits from DILATE_* variables.
 serve: $(VENV)/.installed

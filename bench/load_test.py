@@ -2,14 +2,15 @@
 
 Starts the app as `make serve` does (deploy/.streamlit/config.toml) on 127.0.0.1, with a
 limit of runs in total (default 8, so that N = 16 is twice it), opens N headless chromium
-sessions (at the lowest CPU priority) that each open the Data page with the paper's 500
-series, then train the three losses for a few epochs (after one untimed visit, as a server
-that has been up a while has had; --cold skips it), while a thread polls the health endpoint
-and samples the memory of the server and its workers. Prints, per N: time to the first
-training chart (from opening the app, and from the click on Start) per session and as
-median/max, time to completion, health latency p50/p95/max, sessions refused (the limit's
-message) and queued (told their place), errors, peak memory, and memory once every tab has
-closed and the server has ended their sessions. Local traffic only; every loop is bounded.
+sessions (at the lowest CPU priority unless --browser-nice says otherwise) that each open the
+Data page with the paper's 500 series, then train the three losses for a few epochs (after
+one untimed visit, as a server that has been up a while has had; --cold skips it), while a
+thread polls the health endpoint and samples the memory of the server and its workers.
+Prints, per N: time to the first training chart (from opening the app, and from the click on
+Start) per session and as median/max, time to completion, health latency p50/p95/max,
+sessions refused (the limit's message) and queued (told their place), errors, peak memory,
+and memory once every tab has closed and the server has ended their sessions. Local traffic
+only; every loop is bounded.
 
     python -m bench.load_test --sessions 1 4 8 16 [--epochs 3] [--series 500] [--runs-in-total 8]
 """
@@ -111,13 +112,15 @@ async def one_session(browser, url: str, epochs: int, series: int, index: int) -
     return result
 
 
-def lowest_priority_for_browsers() -> None:
-    """Renice every chromium process below this one to 19: the browsers stand in for remote
-    visitors, whose machines are not the server's (their renderers inherit the niceness)."""
+def renice_browsers(niceness: int) -> None:
+    """Renice every chromium process below this one (their renderers inherit it). At 19 the
+    browsers stand in for remote visitors, whose machines are not the server's; but then, on
+    a machine whose cores the training jobs fill, a browser gets a few percent of a core and
+    draws late, which a remote visitor's would not: --browser-nice 0 shows that part."""
     for pid in descendants(os.getpid()):
         try:
             if Path(f"/proc/{pid}/comm").read_text().strip().startswith("chrom"):
-                os.setpriority(os.PRIO_PROCESS, pid, 19)
+                os.setpriority(os.PRIO_PROCESS, pid, niceness)
         except OSError:
             pass
 
@@ -133,10 +136,10 @@ async def first_visit(url: str) -> None:
         await browser.close()
 
 
-async def load(url: str, sessions: int, epochs: int, series: int) -> list[dict]:
+async def load(url: str, sessions: int, epochs: int, series: int, niceness: int) -> list[dict]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        lowest_priority_for_browsers()
+        renice_browsers(niceness)
         results = await asyncio.gather(*(one_session(browser, url, epochs, series, i) for i in range(sessions)))
         await browser.close()
     return results
@@ -160,6 +163,7 @@ def main():
     parser.add_argument("--series", type=int, default=500, help="synthetic series per split (the paper: 500)")
     parser.add_argument("--runs-in-total", type=int, default=8, help="the server's DILATE_RUNS_IN_TOTAL")
     parser.add_argument("--cold", action="store_true", help="no untimed first visit: N=1 meets a fresh server")
+    parser.add_argument("--browser-nice", type=int, default=19, help="the browsers' niceness (19: the lowest)")
     args = parser.parse_args()
     port = free_port()
     limits = {"DILATE_RUNS_IN_TOTAL": str(args.runs_in_total)}
@@ -172,6 +176,7 @@ def main():
         f"{os.cpu_count()} cores; workers: {workers}; at most {args.runs_in_total} runs in total; "
         f"{args.epochs} epochs of {args.series} series per session; "
         + ("a fresh server" if args.cold else "after one untimed visit")
+        + f"; browsers at niceness {args.browser_nice}"
     )
     header = "   N | first chart s (med/max) | Start to chart s (med/max) | done s (med/max) "
     header += "| health ms p50/p95/max | refused | queued | errors | peak MB | MB after close"
@@ -180,7 +185,7 @@ def main():
         for n in args.sessions:
             monitor = Monitor(port, server.pid)
             monitor.start()
-            results = asyncio.run(load(f"http://127.0.0.1:{port}", n, args.epochs, args.series))
+            results = asyncio.run(load(f"http://127.0.0.1:{port}", n, args.epochs, args.series, args.browser_nice))
             monitor.done.set()
             monitor.join()
             time.sleep(SESSION_TTL_S + 10)

@@ -110,8 +110,11 @@ def draw(job) -> None:
     run_dataset = st.session_state.get(keys.RUN_DATASET)
     reports = [*st.session_state.get(keys.RUN_HISTORY, ()), *job.reports]
     total = job.start_epoch + job.epochs
-    if job.state == QUEUED:
-        st.info(f"Waiting for a free worker: your run is number {pool.place_in_queue(job)} in the queue.")
+    place = pool.place_in_queue(job) if job.state == QUEUED else 0
+    if place:
+        st.info(f"Waiting for a free worker: your run is number {place} in the queue.")
+    elif job.state == QUEUED:  # handed to a worker that has not said it started yet
+        st.info("Starting your run in a worker...")
     elif job.state == RUNNING:
         left = job.seconds_left()
         eta = f", about {left:.0f} s left" if left is not None else ""
