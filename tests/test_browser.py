@@ -150,8 +150,10 @@ def test_closing_a_session_stops_its_training_job():
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
             page.set_default_timeout(60_000)
-            page.goto(f"http://127.0.0.1:{port}/data?n_series=100")
+            page.goto(f"http://127.0.0.1:{port}/data?n_series=100")  # the fresh server's first visit: a page's link
             page.locator(CHART).first.wait_for()
+            # app.py ran: its navigation, not a listing of the page files Streamlit found itself
+            assert page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()[1].endswith("Loss playground")
             open_page(page, "Train")
             time.sleep(3)  # the spare worker finishes loading torch and the kernels
             ready = set(descendants(server.pid))  # the job pool's manager and its spare worker

@@ -46,7 +46,7 @@ st.dataframe(table, hide_index=True)
 warning = paper.flat_start_warning(job.config.dataset, job.config.gamma, job.config.losses, job.config.mse_warmup)
 if warning:
     st.info(warning)
-    st.page_link("pages/paper.py", label="Open Paper", icon=":material/article:")
+    st.page_link("views/paper.py", label="Open Paper", icon=":material/article:")
 figure = charts.metric_distributions(per_loss)
 st.plotly_chart(figure)
 

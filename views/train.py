@@ -22,7 +22,7 @@ st.title("Train")
 dataset = st.session_state.get(keys.DATA)
 if dataset is None:
     st.info("There is no data yet: make or load some first.")
-    st.page_link("pages/data.py", label="Open Data", icon=":material/dataset:")
+    st.page_link("views/data.py", label="Open Data", icon=":material/dataset:")
     st.stop()
 
 pool = server.job_pool()
