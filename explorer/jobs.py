@@ -171,6 +171,7 @@ class LocalLauncher:
             process = self._context.Process(target=run_job, args=arguments, daemon=True)
             with bare_main():
                 process.start()
+        self.refill()
         return process
 
     def shutdown(self) -> None:
@@ -363,10 +364,7 @@ class JobPool:
                 job = self._waiting.popleft()
                 job._process = self._launcher.start((*job._arguments, self.threads_per_worker, self.memory_mb))
                 busy += 1
-            # A new spare waits until every job handed to a process has started: two processes
-            # loading torch at once slow each other down and hold twice the memory.
-            if not any(job._process is not None and job.state == QUEUED for job in self._jobs.values()):
-                self._launcher.refill()
+            self._launcher.refill()
 
     def _schedule_forever(self) -> None:
         while not self._closed.wait(0.2):
