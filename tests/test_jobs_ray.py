@@ -25,7 +25,7 @@ def pool(ray_cluster):
 def test_a_job_on_ray_streams_reports_and_ends_with_a_checkpoint(pool):
     job = pool.submit("alice", CONFIG, DATA, epochs=3)
     wait(pool, job, FINAL_STATES)
-    assert job.state == DONE and [r["epoch"] for r in job.reports] == [1, 2, 3]
+    assert job.state == DONE and [r["epoch"] for r in job.reports] == [0, 1, 2, 3]  # 0: before training
     trainer = Trainer.load(io.BytesIO(job.checkpoint), DATA)
     assert trainer.epoch == 3 and trainer.reports[-1].train == job.reports[-1]["train"]
 
