@@ -11,7 +11,7 @@ JOB = "train.job_id"  # this session's current training job
 RUN_HISTORY = "train.history"  # reports of the runs the current job continues
 RUN_DATASET = "train.dataset"  # the data the current run trains on, whatever Data shows now
 RUN_DATA_VERSION = "train.data_version"  # DATA_VERSION when the run started
-LIVE_FIGURES = "train.figures"  # (job id, reports drawn) and the Train page's figures for them
+LIVE_FIGURES = "train.figures"  # {"frame", "reports", "figures"}: the Train page's figures and what they were built for
 PAPER_RERUN = "paper.rerun"  # the Paper page's small version: its configs, jobs and progress
 
 _DEFAULTS = {
