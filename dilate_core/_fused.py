@@ -9,9 +9,13 @@ together, from the stored softmin weights and tangents, and adds each cell's gra
 G = a E + c E_dot straight into the gradient of the series. No (B, N, M) array is formed but
 the store of weights and tangents.
 
-Layout: the batch is cut into chunks of LANES series, spread over the threads; a chunk sweeps
-its grid once, each cell for all its series in one vectorised block, and its stored weights
-and tangents are contiguous with the series innermost. The store has the caller's dtype:
+Layout: the batch is cut into chunks of LANES series, spread over the threads. The forward
+sweeps a chunk's grid in strips of STRIP rows along the strip's anti-diagonals, so that each
+step computes STRIP independent cells for all the chunk's series in one vectorised block (a
+row at a time, each cell waits on the one before it). The backward goes row by row, each cell
+for all the series at once. Stored weights and tangents are contiguous per cell with the
+series innermost. What makes the loops vectorise is written where it is done: loop bodies
+written out rather than inlined, and unsigned offsets. The store has the caller's dtype:
 float32 for float32 series, whose softmin then also runs in float32 (2x the SIMD width;
 see the tests for the error against float64); the recursions for R, T, E and E_dot are float64.
 """
@@ -24,32 +28,53 @@ from dilate_core._kernels import INF, KERNEL, softmin3, softmin3_single
 LANES = 16  # series per chunk: two AVX-512 vectors of float64, for which LLVM emits its best loop
 WEIGHTS = 3  # softmin weights stored per cell: diagonal, from above, from the left
 STORED_PER_CELL = WEIGHTS + 1  # and the tangent T
-
-
-@njit(inline="always", **KERNEL)
-def _forward_cell(k, staged, result, gamma, inverse_gamma, omega, single):
-    if single:
-        value, w0, w1, w2 = softmin3_single(staged[0, k], staged[1, k], staged[2, k], gamma, inverse_gamma)
-    else:
-        value, w0, w1, w2 = softmin3(staged[0, k], staged[1, k], staged[2, k], gamma)
-    result[0, k] = w0
-    result[1, k] = w1
-    result[2, k] = w2
-    result[3, k] = staged[3, k] + value
-    result[4, k] = omega + w0 * staged[4, k] + w1 * staged[5, k] + w2 * staged[6, k]
+STRIP = 4  # rows swept together by the forward, one cell each per step: independent work per step
+WIDTH = STRIP * LANES
 
 
 @njit(**KERNEL)
-def _forward_block(staged, result, lanes, gamma, omega, single):
-    """One cell for `lanes` series. staged rows: R diagonal, R up, R left, D, T diagonal, T up,
-    T left; result rows: the three weights, R, T. A full block has a constant trip count."""
+def _forward_block(states, latest, before, new, cost, omega_base, gamma, single, weights):
+    """One step of a strip: cell (top + q, j - q) for its STRIP rows q and LANES series at once.
+
+    states : (3, 2, (STRIP + 1) * LANES); states[latest] and states[before] hold [R, T] of the
+    cells done one and two steps ago: block 0 is the row above the strip, block q + 1 the strip's
+    row q, so that row q reads its diagonal, upper and left predecessors in blocks q (before),
+    q (latest) and q + 1 (latest). The cells' R and T go to blocks 1..STRIP of states[new].
+    cost : (WIDTH,) D of the cells. Omega of row q is (omega_base + 2 q)^2. weights : (3, WIDTH).
+    Rows outside the grid (a strip's skewed ends, unused lanes) are computed too and ignored by
+    the caller. A constant trip count, and the branch on `single` written inside the loop, are
+    what let LLVM vectorise it (helpers inlined into it keep it scalar).
+    """
     inverse_gamma = 1.0 / gamma
-    if lanes == LANES:
-        for k in range(LANES):
-            _forward_cell(k, staged, result, gamma, inverse_gamma, omega, single)
-    else:
-        for k in range(lanes):
-            _forward_cell(k, staged, result, gamma, inverse_gamma, omega, single)
+    for k in range(WIDTH):
+        diagonal, up, left = states[before, 0, k], states[latest, 0, k], states[latest, 0, LANES + k]
+        if single:
+            value, w0, w1, w2 = softmin3_single(diagonal, up, left, gamma, inverse_gamma)
+        else:
+            value, w0, w1, w2 = softmin3(diagonal, up, left, gamma)
+        distance = np.float64(omega_base + 2 * (k // LANES))
+        states[new, 0, LANES + k] = cost[k] + value
+        states[new, 1, LANES + k] = (
+            distance * distance
+            + w0 * states[before, 1, k]
+            + w1 * states[latest, 1, k]
+            + w2 * states[latest, 1, LANES + k]
+        )
+        weights[0, k] = w0
+        weights[1, k] = w1
+        weights[2, k] = w2
+
+
+@njit(**KERNEL)
+def _series_of_chunk(x, first, lanes, out, reverse):
+    """x[first:first + lanes] (lanes, L, d) into out (d, L + 2 STRIP, LANES), float64, series
+    innermost, time steps from STRIP on (in reverse order when `reverse`); the rest is zero."""
+    out[:, :, :] = 0.0
+    L = x.shape[1]
+    for k in range(lanes):
+        for t in range(L):
+            for f in range(x.shape[2]):
+                out[f, STRIP + (L - 1 - t if reverse else t), k] = x[first + k, t, f]
 
 
 @njit(parallel=True, **KERNEL)
@@ -62,6 +87,9 @@ def dilate_forward(target, pred, gamma, store, stored, values, tangents):
     (0-based) keeps its weight w < 3 at first * N * M * 4 + ((i * M + j) * 4 + w) * lanes + k
     and its tangent T at w = 3. values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
     Returns True when a cost is NaN or infinite (the results are then meaningless).
+
+    The grid is swept in strips of STRIP rows; at step s, row q of the strip does column
+    j = s - q + 1, so that the strip's cells of a step are independent and run in one block.
     """
     B, N, d = target.shape
     M = pred.shape[1]
@@ -72,81 +100,147 @@ def dilate_forward(target, pred, gamma, store, stored, values, tangents):
         first = c * LANES
         lanes = min(B, first + LANES) - first
         base = first * N * M * STORED_PER_CELL
-        R_above = np.empty((M + 1, LANES))
-        R_here = np.empty((M + 1, LANES))
-        T_above = np.zeros((M + 1, LANES))
-        T_here = np.zeros((M + 1, LANES))
-        D_here = np.zeros((M, LANES))
-        staged = np.zeros((7, LANES))
-        result = np.empty((5, LANES))
-        finite_check = 0.0
-        R_above[:, :] = INF
-        R_above[0, :] = 0.0
-        for i in range(1, N + 1):
-            for k in range(lanes):  # costs of row i, series innermost
-                for j in range(M):
-                    cost = 0.0
-                    for f in range(d):
-                        difference = np.float64(target[first + k, i - 1, f]) - np.float64(pred[first + k, j, f])
-                        cost += difference * difference
-                    D_here[j, k] = cost
-                    finite_check += cost - cost
-            R_here[0, :] = INF
-            for j in range(1, M + 1):
+        # The series, flat per feature: row q of a strip reads target at (top + q - 1) + STRIP
+        # and, at step s, pred reversed at (M - 1 - s + q) + STRIP: both contiguous over q.
+        target_t = np.empty((d, N + 2 * STRIP, LANES))
+        pred_reversed = np.empty((d, M + 2 * STRIP, LANES))
+        _series_of_chunk(target, first, lanes, target_t, False)
+        _series_of_chunk(pred, first, lanes, pred_reversed, True)
+        target_flat = target_t.reshape((d, -1))
+        pred_flat = pred_reversed.reshape((d, -1))
+        # [R, T] of the row above the strip and of the strip's last row, columns 0..M + 1.
+        above = np.zeros((2, M + 2, LANES))
+        below = np.zeros((2, M + 2, LANES))
+        states = np.zeros((3, 2, (STRIP + 1) * LANES))  # latest, before, new: roles rotated each step
+        cost = np.empty(WIDTH)
+        weights = np.empty((3, WIDTH))
+        # The cells outside the grid cost 0: the series are padded with zeros.
+        finite_check = np.zeros(WIDTH)
+        above[0, :, :] = INF
+        above[0, 0, :] = 0.0
+        for top in range(1, N + 1, STRIP):  # the strip's rows: top .. top + rows - 1
+            rows = min(STRIP, N - top + 1)
+            latest, before, new = 0, 1, 2  # indices, not views: no reference counting per step
+            states[latest, 0, :] = INF  # column 0 of every row, before the row starts
+            states[latest, 1, :] = 0.0
+            for k in range(LANES):  # row 0 first reads column 0 (diagonal) and column 1 (up)
+                states[before, 0, k] = above[0, 0, k]
+                states[latest, 0, k] = above[0, 1, k]
+                states[latest, 1, k] = above[1, 1, k]
+            below[0, 0, :] = INF
+            for step in range(M + rows - 1):
+                t0 = (top - 1 + STRIP) * LANES
+                p0 = (M - 1 - step + STRIP) * LANES
+                cost[:] = 0.0
+                for f in range(d):
+                    target_cells, pred_cells = target_flat[f, t0 : t0 + WIDTH], pred_flat[f, p0 : p0 + WIDTH]
+                    for k in range(WIDTH):
+                        difference = target_cells[k] - pred_cells[k]
+                        cost[k] += difference * difference
+                for k in range(WIDTH):  # per lane, not a sum, so that it vectorises
+                    finite_check[k] += cost[k] - cost[k]  # NaN from the first cost that is not finite
+                _forward_block(states, latest, before, new, cost, top - step - 1, gamma, single, weights)
+                for q in range(STRIP):
+                    j = step - q + 1
+                    if j < 1:  # row q has not started: it stays at its column 0
+                        for k in range(LANES):
+                            states[new, 0, (q + 1) * LANES + k] = INF
+                            states[new, 1, (q + 1) * LANES + k] = 0.0
+                        continue
+                    if q >= rows or j > M:
+                        continue
+                    o = q * LANES
+                    if q == rows - 1:
+                        for k in range(LANES):
+                            below[0, j, k] = states[new, 0, o + LANES + k]
+                            below[1, j, k] = states[new, 1, o + LANES + k]
+                    if stored:
+                        cell = base + ((top + q - 1) * M + (j - 1)) * STORED_PER_CELL * lanes
+                        for w in range(STORED_PER_CELL):
+                            out = np.uint64(cell + w * lanes)
+                            source = weights[w] if w < WEIGHTS else states[new, 1, LANES:]
+                            for k in range(lanes):
+                                store[out + np.uint64(k)] = source[np.uint64(o + k)]
+                column = min(step + 2, M + 1)  # what row 0 reads as up at the next step
                 for k in range(LANES):
-                    staged[0, k] = R_above[j - 1, k]
-                    staged[1, k] = R_above[j, k]
-                    staged[2, k] = R_here[j - 1, k]
-                    staged[3, k] = D_here[j - 1, k]
-                    staged[4, k] = T_above[j - 1, k]
-                    staged[5, k] = T_above[j, k]
-                    staged[6, k] = T_here[j - 1, k]
-                _forward_block(staged, result, lanes, gamma, np.float64((i - j) * (i - j)), single)
-                for k in range(LANES):
-                    R_here[j, k] = result[3, k]
-                    T_here[j, k] = result[4, k]
-                if stored:
-                    cell = base + ((i - 1) * M + (j - 1)) * STORED_PER_CELL * lanes
-                    for w in range(STORED_PER_CELL):
-                        row = w if w < WEIGHTS else 4
-                        for k in range(lanes):
-                            store[cell + w * lanes + k] = result[row, k]
-            R_above, R_here = R_here, R_above
-            T_above, T_here = T_here, T_above
+                    states[new, 0, k] = above[0, column, k]
+                    states[new, 1, k] = above[1, column, k]
+                latest, before, new = new, latest, before
+            above, below = below, above
         for k in range(lanes):
-            values[first + k] = R_above[M, k]
-            tangents[first + k] = T_above[M, k]
-        chunks_not_finite += 0 if finite_check == 0.0 else 1
+            values[first + k] = above[0, M, k]
+            tangents[first + k] = above[1, M, k]
+        chunks_not_finite += 0 if np.all(finite_check == 0.0) else 1
     return chunks_not_finite > 0
 
 
-@njit(inline="always", **KERNEL)
-def _backward_cell(k, here, below, j, p0, p1, p2, omegas, inverse_gamma, timed):
-    """E and E_dot of cell (i, j) for series k, into here[j, 0:2, k]. Rows hold [E, E_dot, T]
-    per column: `below` is row i + 1, `here` row i (already done right of j). p0, p1, p2: the
-    weights that successors (i + 1, j + 1), (i + 1, j), (i, j + 1) give this cell (0 beyond the
-    grid); omegas: their Omega. A successor s passes E[s] p and, along Omega,
-    p (E_dot[s] - E[s] (T - T[s] + Omega[s]) / gamma)."""
-    e = p0 * below[j + 1, 0, k] + p1 * below[j, 0, k] + p2 * here[j + 1, 0, k]
-    e_dot = 0.0
-    if timed:
-        t = here[j, 2, k]
-        e_dot = p0 * (below[j + 1, 1, k] - below[j + 1, 0, k] * (t - below[j + 1, 2, k] + omegas[0]) * inverse_gamma)
-        e_dot += p1 * (below[j, 1, k] - below[j, 0, k] * (t - below[j, 2, k] + omegas[1]) * inverse_gamma)
-        e_dot += p2 * (here[j + 1, 1, k] - here[j + 1, 0, k] * (t - here[j + 1, 2, k] + omegas[2]) * inverse_gamma)
-    here[j, 0, k] = e
-    here[j, 1, k] = e_dot
-
-
 @njit(**KERNEL)
-def _backward_block(here, below, j, weights, omegas, lanes, inverse_gamma, timed):
-    """`_backward_cell` for `lanes` series; weights : (3, LANES), the successors' p0, p1, p2."""
-    if lanes == LANES:
-        for k in range(LANES):
-            _backward_cell(k, here, below, j, weights[0, k], weights[1, k], weights[2, k], omegas, inverse_gamma, timed)
-    else:
-        for k in range(lanes):
-            _backward_cell(k, here, below, j, weights[0, k], weights[1, k], weights[2, k], omegas, inverse_gamma, timed)
+def _backward_row(store, row, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt):
+    """Row i of E and E_dot, right to left, for a chunk's series, and the gradient of its cells.
+
+    store : as `dilate_forward` wrote it; row : the offset of cell (i, 1) in it. below : row
+    i + 1 and here : row i, as [E, E_dot] per column (M + 2, 2, LANES). A successor s of cell
+    (i, j) gives it the weight p, passing E[s] p and, along Omega,
+    p (E_dot[s] - E[s] (T - T[s] + Omega[s]) / gamma). A successor beyond the grid is read at a
+    stand-in offset and weighted 0. Each cell adds G (pred_j - target_i), G = scales[0] E +
+    scales[1] E_dot, to gp[j - 1] (M, d, LANES) and its opposite to gt (d, LANES); pred_t and
+    target_t : the series as `_series_of_chunk` lays them out.
+    Offsets are cast to np.uint64: numba then skips the negative-index wraparound, whose
+    per-element select would keep LLVM from vectorising the loops over the series.
+    """
+    stride = STORED_PER_CELL * lanes  # values stored per cell
+    tangent = WEIGHTS * lanes  # offset of T within a cell
+    has_below = i < N
+    for j in range(M, 0, -1):
+        if i == N and j == M:  # the end cell: E = 1, no tangent
+            here[j, 0, :] = 1.0
+            here[j, 1, :] = 0.0
+        else:
+            has_right = j < M
+            cell = row + (j - 1) * stride
+            down = cell + M * stride if has_below else cell
+            right = cell + stride if has_right else cell
+            diagonal = down + stride if has_below and has_right else cell
+            on_diagonal = 1.0 if has_below and has_right else 0.0
+            on_down = 1.0 if has_below else 0.0
+            on_right = 1.0 if has_right else 0.0
+            omega_diagonal = np.float64((i - j) * (i - j))
+            omega_down = np.float64((i + 1 - j) * (i + 1 - j))
+            omega_right = np.float64((i - j - 1) * (i - j - 1))
+            at_cell, at_diagonal = np.uint64(cell + tangent), np.uint64(diagonal)
+            at_down, at_right = np.uint64(down + lanes), np.uint64(right + 2 * lanes)
+            t_diagonal, t_down, t_right = (
+                np.uint64(diagonal + tangent),
+                np.uint64(down + tangent),
+                np.uint64(right + tangent),
+            )
+            for k in range(lanes):
+                u = np.uint64(k)
+                p0 = on_diagonal * store[at_diagonal + u]
+                p1 = on_down * store[at_down + u]
+                p2 = on_right * store[at_right + u]
+                e = p0 * below[j + 1, 0, k] + p1 * below[j, 0, k] + p2 * here[j + 1, 0, k]
+                e_dot = 0.0
+                if timed:
+                    t = np.float64(store[at_cell + u])
+                    e_dot = p0 * (
+                        below[j + 1, 1, k]
+                        - below[j + 1, 0, k] * (t - store[t_diagonal + u] + omega_diagonal) * inverse_gamma
+                    )
+                    e_dot += p1 * (
+                        below[j, 1, k] - below[j, 0, k] * (t - store[t_down + u] + omega_down) * inverse_gamma
+                    )
+                    e_dot += p2 * (
+                        here[j + 1, 1, k] - here[j + 1, 0, k] * (t - store[t_right + u] + omega_right) * inverse_gamma
+                    )
+                here[j, 0, k] = e
+                here[j, 1, k] = e_dot
+        for f in range(pred_t.shape[0]):
+            for k in range(LANES):
+                G = scales[0, k] * here[j, 0, k] + scales[1, k] * here[j, 1, k]
+                difference = pred_t[f, STRIP + j - 1, k] - target_t[f, STRIP + i - 1, k]
+                gp[j - 1, f, k] += G * difference
+                gt[f, k] -= G * difference
 
 
 @njit(parallel=True, **KERNEL)
@@ -169,64 +263,27 @@ def dilate_backward(target, pred, gamma, store, shape_scale, time_scale, grad_ta
         lanes = min(B, first + LANES) - first
         base = first * N * M * STORED_PER_CELL
         stride = STORED_PER_CELL * lanes  # values stored per cell
-        # Rows i + 1 and i of [E, E_dot, T], columns 1..M + 1 (column M + 1 stays zero).
-        below = np.zeros((M + 2, 3, LANES))
-        here = np.zeros((M + 2, 3, LANES))
-        # The chunk's series with the series innermost, float64.
-        pred_t = np.zeros((M, d, LANES))
-        target_t = np.zeros((N, d, LANES))
-        for k in range(lanes):
-            for j in range(M):
-                for f in range(d):
-                    pred_t[j, f, k] = pred[first + k, j, f]
-            for i in range(N):
-                for f in range(d):
-                    target_t[i, f, k] = target[first + k, i, f]
+        # Rows i + 1 and i of [E, E_dot], columns 1..M + 1 (column M + 1 stays zero).
+        below = np.zeros((M + 2, 2, LANES))
+        here = np.zeros((M + 2, 2, LANES))
+        target_t = np.empty((d, N + 2 * STRIP, LANES))
+        pred_t = np.empty((d, M + 2 * STRIP, LANES))
+        _series_of_chunk(target, first, lanes, target_t, False)
+        _series_of_chunk(pred, first, lanes, pred_t, False)
         gp = np.zeros((M, d, LANES))
         gt = np.zeros((d, LANES))
-        a = np.zeros(LANES)
-        t = np.zeros(LANES)
+        scales = np.zeros((2, LANES))  # 2 shape_scale and 2 time_scale, per series
         timed = False
         for k in range(lanes):
-            a[k] = 2.0 * shape_scale[first + k]
-            t[k] = 2.0 * time_scale[first + k]
-            timed = timed or t[k] != 0.0
-        weights = np.zeros((3, LANES))
-        omegas = np.empty(3)
+            scales[0, k] = 2.0 * shape_scale[first + k]
+            scales[1, k] = 2.0 * time_scale[first + k]
+            timed = timed or scales[1, k] != 0.0
         for i in range(N, 0, -1):
             gt[:, :] = 0.0
             row = base + (i - 1) * M * stride  # cell (i, 1), 1-based
-            for j in range(1, M + 1):
-                for k in range(lanes):
-                    here[j, 2, k] = store[row + (j - 1) * stride + 3 * lanes + k]
-            for j in range(M, 0, -1):
-                cell = row + (j - 1) * stride
-                if i == N and j == M:  # the end cell: E = 1, no tangent
-                    for k in range(LANES):
-                        here[j, 0, k] = 1.0
-                        here[j, 1, k] = 0.0
-                else:
-                    has_below, has_right = i < N, j < M
-                    below_cell = cell + M * stride if has_below else cell  # (i + 1, j), or a stand-in read times 0
-                    right_cell = cell + stride if has_right else cell
-                    diag_cell = below_cell + stride if has_below and has_right else cell
-                    on_diag = 1.0 if has_below and has_right else 0.0
-                    on_below = 1.0 if has_below else 0.0
-                    on_right = 1.0 if has_right else 0.0
-                    for k in range(lanes):
-                        weights[0, k] = on_diag * store[diag_cell + k]
-                        weights[1, k] = on_below * store[below_cell + lanes + k]
-                        weights[2, k] = on_right * store[right_cell + 2 * lanes + k]
-                    omegas[0] = np.float64((i - j) * (i - j))
-                    omegas[1] = np.float64((i + 1 - j) * (i + 1 - j))
-                    omegas[2] = np.float64((i - j - 1) * (i - j - 1))
-                    _backward_block(here, below, j, weights, omegas, lanes, inverse_gamma, timed)
-                for f in range(d):
-                    for k in range(LANES):
-                        G = a[k] * here[j, 0, k] + t[k] * here[j, 1, k]
-                        difference = pred_t[j - 1, f, k] - target_t[i - 1, f, k]
-                        gp[j - 1, f, k] += G * difference
-                        gt[f, k] -= G * difference
+            _backward_row(
+                store, row, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt
+            )
             if want_target:
                 for k in range(lanes):
                     for f in range(d):
