@@ -114,6 +114,11 @@ def _step_series(count, n_input, n_output, sigma, noise, rng, noise_rng) -> tupl
 ECG5000_LENGTH = 140  # steps per heartbeat in the archive
 
 
+def checked_ecg5000_input(n_input) -> int:
+    """n_input as a whole number of ECG5000's steps that leaves at least one to forecast."""
+    return check_number("n_input", n_input, 1, ECG5000_LENGTH - 1, whole=True)
+
+
 def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
     """UCR ECG5000 as the DILATE paper uses it: the first n_input of 140 steps -> the rest.
 
@@ -122,7 +127,7 @@ def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
     The archive sorts its training series by class, so they are marked independent: a
     validation split must draw them at random, not take the last ones (all abnormal beats).
     """
-    n_input = check_number("n_input", n_input, 1, ECG5000_LENGTH - 1, whole=True)
+    n_input = checked_ecg5000_input(n_input)
     splits = []
     for part in ("TRAIN", "TEST"):
         table = np.loadtxt(assets / f"ECG5000_{part}.tsv", delimiter="\t", dtype=np.float64)

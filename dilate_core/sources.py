@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dilate_core import data
-from dilate_core._validate import check_number
 from dilate_core.settings import SETTINGS, Setting, Widget
 
 
@@ -40,8 +39,7 @@ class Source:
 
 def _ecg5000_horizon(values: Mapping) -> dict:
     """ECG5000 forecasts what its 140 steps leave after the input."""
-    n_input = check_number("n_input", values["n_input"], 1, data.ECG5000_LENGTH - 1, whole=True)
-    return {"n_output": data.ECG5000_LENGTH - n_input}
+    return {"n_output": data.ECG5000_LENGTH - data.checked_ecg5000_input(values["n_input"])}
 
 
 def _n_input(default: int, widget: Widget) -> Setting:

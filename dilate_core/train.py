@@ -261,6 +261,10 @@ class Trainer:
             sums += [loss.item(), shape.item(), temporal.item()]
         return sums, timing
 
+    def _training(self) -> list[str]:
+        """The losses whose models have not stopped early."""
+        return [name for name in self.models if name not in self.stopped]
+
     def run(self, epochs: int | None = None):
         """Train for `epochs` more epochs (default: the config's), yielding an EpochReport after each.
 
@@ -276,7 +280,7 @@ class Trainer:
             torch.set_num_threads(1)
         try:
             for _ in range(config.epochs if epochs is None else epochs):
-                names = [name for name in self.models if name not in self.stopped]
+                names = self._training()
                 if not names:
                     return
                 start = time.perf_counter()
@@ -321,7 +325,7 @@ class Trainer:
         forecasts at epoch `self.epoch` (0 for a new run: every model still has the same
         weights), no training losses. Not kept in `reports`; a live view shows it at once."""
         start = time.perf_counter()
-        models = {name: model for name, model in self.models.items() if name not in self.stopped}
+        models = {name: self.models[name] for name in self._training()}
         report = EpochReport(epoch=self.epoch, seconds=0.0, train={}, test=self._test_metrics(models))
         report.previews = self._previews()
         report.seconds = time.perf_counter() - start
