@@ -337,14 +337,12 @@ class _FusedDILATE(torch.autograd.Function):
         ctx.save_for_backward(pred, target)
         ctx.alpha, ctx.gamma = alpha, gamma
         ctx.set_materialize_grads(False)
-        shape = values.mean()
-        temporal = tangents.mean() / (N * M)
-        out = tuple(
-            torch.tensor(x, dtype=pred.dtype) for x in (alpha * shape + (1 - alpha) * temporal, shape, temporal)
-        )
-        if not all(torch.isfinite(x) for x in out):
+        shape = float(values.sum()) / B
+        temporal = float(tangents.sum()) / (B * N * M)
+        out = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
+        if not all(abs(x) <= torch.finfo(pred.dtype).max for x in out):  # False for NaN too
             raise NotFiniteError("D")  # costs summed in float64 that the caller's dtype cannot hold
-        return out
+        return tuple(torch.scalar_tensor(x, dtype=pred.dtype) for x in out)
 
     @staticmethod
     @once_differentiable
