@@ -36,6 +36,17 @@ def _lower_priority() -> None:
     os.nice(max(0, WORKER_NICENESS - os.nice(0)))
 
 
+def _start_worker(process) -> None:
+    """Start a worker process and lower its priority from the parent at once: a spawned process
+    imports torch to unpickle its target before that target can lower it, a second or two of
+    a core taken from the web server, at every job's end when a new spare starts."""
+    with bare_main():
+        process.start()
+    with contextlib.suppress(OSError):  # ended already, or a priority this process may not give
+        niceness = max(os.getpriority(os.PRIO_PROCESS, process.pid), WORKER_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
+
+
 def _address_space_bytes() -> int:
     """This process's virtual memory size (what RLIMIT_AS bounds), from /proc."""
     with open("/proc/self/status") as status:
@@ -150,8 +161,7 @@ class LocalLauncher:
         while len(self._ready) < self.spares:
             parent, child = self._context.Pipe()
             process = self._context.Process(target=wait_for_a_job, args=(child,), daemon=True)
-            with bare_main():
-                process.start()
+            _start_worker(process)
             child.close()
             self._ready.append((process, parent))
 
@@ -169,8 +179,7 @@ class LocalLauncher:
                 connection.close()
         if process is None:  # no spare alive: a cold start
             process = self._context.Process(target=run_job, args=arguments, daemon=True)
-            with bare_main():
-                process.start()
+            _start_worker(process)
         self.refill()
         return process
 

@@ -12,7 +12,18 @@ import pytest
 
 from dilate_core.data import make_synthetic
 from dilate_core.train import Config, Trainer
-from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool, LimitError, LocalLauncher
+from explorer.jobs import (
+    DONE,
+    FAILED,
+    FINAL_STATES,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    WORKER_NICENESS,
+    JobPool,
+    LimitError,
+    LocalLauncher,
+)
 from explorer.limits import Limits
 
 CONFIG = Config(n_series=30, batch_size=10, hidden=8, eval_every=1, epochs=3)
@@ -139,6 +150,17 @@ def test_a_job_runs_in_the_spare_that_was_ready_and_a_new_spare_takes_its_place(
     while any(_alive(pid) for pid in (ready, behind)) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in (ready, behind)) and launcher.spare_pids() == []  # nothing left behind
+
+
+def test_workers_start_below_the_web_servers_priority():
+    # Lowered by the server as it starts them, long before a spawned worker has imported torch
+    # (which it does to find its target, before it can lower its own priority).
+    launcher = LocalLauncher(spares=1)  # the pool's cold starts go through the same start
+    try:
+        (spare,) = launcher.spare_pids()
+        assert os.getpriority(os.PRIO_PROCESS, spare) >= max(WORKER_NICENESS, os.nice(0))
+    finally:
+        launcher.shutdown()
 
 
 def test_a_spare_that_dies_is_replaced_and_jobs_still_start():
