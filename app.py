@@ -4,33 +4,42 @@ import streamlit as st
 
 from explorer import keys, server
 
-st.set_page_config(page_title="DILATE Explorer", page_icon=":material/show_chart:", layout="wide")
-keys.set_defaults(st.session_state)
-server.compiled()
-server.owner()  # registers the session, so its jobs stop when it ends
 
-pages = [
-    st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),
-    st.Page("views/playground.py", title="Loss playground", icon=":material/tune:"),
-    st.Page("views/data.py", title="Data", icon=":material/dataset:"),
-    st.Page("views/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("views/alignments.py", title="Alignments", icon=":material/grid_on:"),
-    st.Page("views/results.py", title="Results", icon=":material/table_chart:"),
-    st.Page("views/paper.py", title="Paper", icon=":material/article:"),
-]
-navigation = st.navigation(pages)
+def main() -> None:
+    st.set_page_config(page_title="DILATE Explorer", page_icon=":material/show_chart:", layout="wide")
+    keys.set_defaults(st.session_state)
+    server.compiled()
+    server.owner()  # registers the session, so its jobs stop when it ends
 
-with st.sidebar:
-    dataset = st.session_state.get(keys.DATA)
-    if dataset is None:
-        st.caption("No data yet: open **Data**.")
-    else:
-        st.caption(
-            f"**Data**: {dataset.name}, {len(dataset.train_x)} train / {len(dataset.test_x)} test, "
-            f"{dataset.n_input} → {dataset.n_output} steps"
-        )
-    job = server.current_job()
-    if job is not None:
-        st.caption(f"**Run** #{job.id}: {job.state}, epoch {job.epoch}")
+    pages = [
+        st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page("views/playground.py", title="Loss playground", icon=":material/tune:"),
+        st.Page("views/data.py", title="Data", icon=":material/dataset:"),
+        st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("views/alignments.py", title="Alignments", icon=":material/grid_on:"),
+        st.Page("views/results.py", title="Results", icon=":material/table_chart:"),
+        st.Page("views/paper.py", title="Paper", icon=":material/article:"),
+    ]
+    navigation = st.navigation(pages)
 
-navigation.run()
+    with st.sidebar:
+        dataset = st.session_state.get(keys.DATA)
+        if dataset is None:
+            st.caption("No data yet: open **Data**.")
+        else:
+            st.caption(
+                f"**Data**: {dataset.name}, {len(dataset.train_x)} train / {len(dataset.test_x)} test, "
+                f"{dataset.n_input} → {dataset.n_output} steps"
+            )
+        job = server.current_job()
+        if job is not None:
+            st.caption(f"**Run** #{job.id}: {job.state}, epoch {job.epoch}")
+
+    navigation.run()
+
+
+# Streamlit runs this script as __main__. A worker process spawned while a session's script runs
+# can find this script in sys.modules["__main__"] (Streamlit puts it there for the run) and import
+# it first, as __mp_main__: it must then do nothing, or the worker dies before its job.
+if __name__ == "__main__":
+    main()

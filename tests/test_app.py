@@ -1,6 +1,8 @@
 """Every page through Streamlit's AppTest: it runs, its widgets work, bad input gets a message."""
 
+import runpy
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -248,3 +250,10 @@ def test_train_page_warns_that_dilate_can_stall_on_ecg5000_at_a_small_gamma_with
     assert not any("can stay at the flat forecast" in c.value for c in at.caption)
     assert paper.flat_start_warning("ecg5000", 0.01, ("mse", "dilate"), mse_warmup=0) is not None
     assert paper.flat_start_warning("ecg5000", 0.01, ("mse", "dilate"), mse_warmup=100) is None
+
+
+def test_a_worker_that_finds_the_app_script_as_its_main_module_does_nothing():
+    # What multiprocessing's spawn does in a worker started while a session's script held
+    # sys.modules["__main__"]: it runs the script first, as __mp_main__, outside any session.
+    namespace = runpy.run_path(str(Path(__file__).parent.parent / "app.py"), run_name="__mp_main__")
+    assert callable(namespace["main"])  # defined, not run (running it raises outside a session)
