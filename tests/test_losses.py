@@ -184,9 +184,13 @@ def _dilate_and_gradients(pred, target, weights, **kwargs):
     return [x.detach() for x in outputs], grads
 
 
-@pytest.mark.parametrize("B, N, M, d", [(1, 7, 9, 1), (17, 12, 12, 2), (33, 5, 16, 1), (16, 20, 20, 3)])
+@pytest.mark.parametrize(
+    "B, N, M, d",
+    [(1, 7, 9, 1), (17, 12, 12, 2), (33, 5, 16, 1), (16, 20, 20, 3), (2, 1, 1, 1), (3, 3, 5, 2), (5, 6, 2, 1)],
+)
 def test_the_fused_cpu_dilate_equals_the_sweeps_through_the_cost_matrix(B, N, M, d):
-    # Full and partial chunks of series, N != M, several features; every output carries a gradient.
+    # Full and partial chunks of series, N != M, several features, grids smaller than one strip
+    # of the forward (N < 4) and one column (M = 1); every output carries a gradient.
     pred, target = random_series(B, M, d, seed=B), random_series(B, N, d, seed=B + 1)
     weights = (1.0, -0.3, 0.7)
     fused = _dilate_and_gradients(pred, target, weights, alpha=0.4, gamma=0.05, backend="numba")
