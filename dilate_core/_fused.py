@@ -128,8 +128,8 @@ def dilate_forward(target, pred, gamma, store, stored, values, tangents):
                 states[latest, 0, k] = above[0, 1, k]
                 states[latest, 1, k] = above[1, 1, k]
             below[0, 0, :] = INF
+            t0 = (top - 1 + STRIP) * LANES
             for step in range(M + rows - 1):
-                t0 = (top - 1 + STRIP) * LANES
                 p0 = (M - 1 - step + STRIP) * LANES
                 cost[:] = 0.0
                 for f in range(d):
