@@ -78,14 +78,15 @@ def _series_of_chunk(x, first, lanes, out, reverse):
 
 
 @njit(parallel=True, **KERNEL)
-def dilate_forward(target, pred, gamma, store, stored, values, tangents):
+def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
     """Soft-DTW values and <E, Omega> of every series pair, storing what the backward reads.
 
     target : (B, N, d), pred : (B, M, d), float32 or float64.
     store : flat array of B * N * M * STORED_PER_CELL values, float32 or float64, written when
     `stored` is True: for the chunk of `lanes` series starting at series `first`, cell (i, j)
     (0-based) keeps its weight w < 3 at first * N * M * 4 + ((i * M + j) * 4 + w) * lanes + k
-    and its tangent T at w = 3. values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
+    and its tangent T at w = 3 (left unwritten unless `timed`: a backward without the temporal
+    term reads no T). values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
     Returns True when a cost is NaN or infinite (the results are then meaningless).
 
     The grid is swept in strips of STRIP rows; at step s, row q of the strip does column
@@ -156,7 +157,7 @@ def dilate_forward(target, pred, gamma, store, stored, values, tangents):
                             below[1, j, k] = states[new, 1, o + LANES + k]
                     if stored:
                         cell = base + ((top + q - 1) * M + (j - 1)) * STORED_PER_CELL * lanes
-                        for w in range(STORED_PER_CELL):
+                        for w in range(STORED_PER_CELL if timed else WEIGHTS):
                             out = np.uint64(cell + w * lanes)
                             source = weights[w] if w < WEIGHTS else states[new, 1, LANES:]
                             for k in range(lanes):

@@ -308,39 +308,88 @@ def _costs_of_finite_series():
 MEMORY_LIMIT = 1 << 30
 
 
-class _FusedDILATE(torch.autograd.Function):
-    """(pred (B, M, d), target (B, N, d)) -> DILATE's loss, shape and temporal terms, on the CPU
-    with the fused kernels of `_fused`: one forward sweep, one backward sweep, no cost matrix."""
+class _FusedSweeps:
+    """The fused kernels of `_fused` on a batch of series pairs, on the CPU: no cost matrix.
 
-    @staticmethod
-    def forward(ctx, pred, target, alpha, gamma, memory_limit, differentiated):
+    Construction runs the forward sweep: `values` (R[N, M]) and `tangents` (<E, Omega>), (B,)
+    float64. When `differentiated`, it keeps what `gradients` reads (only the softmin weights
+    when not `timed`, i.e. when the backward will have no temporal term).
+    """
+
+    def __init__(self, pred, target, gamma, memory_limit, differentiated, timed):
         p, t = _kernel_input(pred), _kernel_input(target)
         B, N, _ = t.shape
         M = p.shape[1]
-        ctx.store_dtype = np.float32 if p.dtype == np.float32 else np.float64
-        ctx.values_per_series = N * M * _fused.STORED_PER_CELL
-        per_series = ctx.values_per_series * np.dtype(ctx.store_dtype).itemsize  # bytes
-        ctx.group = max(1, min(B, memory_limit // per_series))  # series per backward group
-        values, tangents = np.empty(B), np.empty(B)
-        ctx.lease = None
-        if differentiated and ctx.group == B:  # all at once: store what the backward reads
-            ctx.lease = _scratch.Lease(((B * ctx.values_per_series,), ctx.store_dtype))
-            store = ctx.lease.arrays[0]
+        self.gamma, self.timed = gamma, timed
+        self.store_dtype = np.float32 if p.dtype == np.float32 else np.float64
+        self.values_per_series = N * M * _fused.STORED_PER_CELL
+        per_series = self.values_per_series * np.dtype(self.store_dtype).itemsize  # bytes
+        self.group = max(1, min(B, memory_limit // per_series))  # series per backward group
+        self.values, self.tangents = np.empty(B), np.empty(B)
+        self.lease = None
+        if differentiated and self.group == B:  # all at once: store what the backward reads
+            self.lease = _scratch.Lease(((B * self.values_per_series,), self.store_dtype))
+            store = self.lease.arrays[0]
         else:  # no backward, or one in groups that sweeps each group's forward again, storing
-            store = np.empty(0, ctx.store_dtype)
+            store = np.empty(0, self.store_dtype)
         with KERNEL_LOCK:
-            not_finite = _fused.dilate_forward(t, p, gamma, store, ctx.lease is not None, values, tangents)
+            not_finite = _fused.dilate_forward(
+                t, p, gamma, store, self.lease is not None, timed, self.values, self.tangents
+            )
         if not_finite:
             check_finite(pred, "pred")
             check_finite(target, "target")
             raise NotFiniteError("D")  # finite series, overflowing costs
+
+    def gradients(self, pred, target, shape_scale, time_scale, want_target):
+        """Gradients of sum_b shape_scale[b] values[b] + time_scale[b] tangents[b] as tensors:
+        pred's (B, M, d) and target's (B, N, d), or None for target's when not `want_target`."""
+        p, t = _kernel_input(pred), _kernel_input(target)
+        B, N, d = t.shape
+        grad_pred = np.empty((B, p.shape[1], d))
+        grad_target = np.empty((B, N, d)) if want_target else np.empty((0, 0, 0))
+        with KERNEL_LOCK:
+            if self.lease is not None:
+                store = self.lease.arrays[0]
+                _fused.dilate_backward(t, p, self.gamma, store, shape_scale, time_scale, grad_target, grad_pred)
+            else:
+                values, tangents = np.empty(self.group), np.empty(self.group)
+                work = _scratch.Lease(((self.group * self.values_per_series,), self.store_dtype))
+                store = work.arrays[0]
+                for first in range(0, B, self.group):
+                    part = slice(first, min(B, first + self.group))
+                    n = part.stop - first
+                    _fused.dilate_forward(
+                        t[part], p[part], self.gamma, store, True, self.timed, values[:n], tangents[:n]
+                    )
+                    target_part = grad_target[part] if want_target else grad_target
+                    args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part])
+                    _fused.dilate_backward(t[part], p[part], self.gamma, *args)
+        self.lease = None  # the store goes back to the pool
+        grad_target = torch.from_numpy(grad_target).to(target.dtype) if want_target else None
+        return torch.from_numpy(grad_pred).to(pred.dtype), grad_target
+
+
+def _representable(values, dtype: torch.dtype) -> bool:
+    """Whether every float64 value is finite in dtype (False for NaN too)."""
+    return float(np.max(np.abs(values))) <= torch.finfo(dtype).max
+
+
+class _FusedDILATE(torch.autograd.Function):
+    """(pred (B, M, d), target (B, N, d)) -> DILATE's loss, shape and temporal terms, on the CPU
+    with `_FusedSweeps`: one forward sweep, one backward sweep, no cost matrix."""
+
+    @staticmethod
+    def forward(ctx, pred, target, alpha, gamma, memory_limit, differentiated):
+        sweeps = _FusedSweeps(pred, target, gamma, memory_limit, differentiated, timed=True)
+        B, N, M = target.shape[0], target.shape[1], pred.shape[1]
         ctx.save_for_backward(pred, target)
-        ctx.alpha, ctx.gamma = alpha, gamma
+        ctx.sweeps, ctx.alpha = sweeps, alpha
         ctx.set_materialize_grads(False)
-        shape = float(values.sum()) / B
-        temporal = float(tangents.sum()) / (B * N * M)
+        shape = float(sweeps.values.sum()) / B
+        temporal = float(sweeps.tangents.sum()) / (B * N * M)
         out = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
-        if not all(abs(x) <= torch.finfo(pred.dtype).max for x in out):  # False for NaN too
+        if not _representable(out, pred.dtype):
             raise NotFiniteError("D")  # costs summed in float64 that the caller's dtype cannot hold
         return tuple(torch.scalar_tensor(x, dtype=pred.dtype) for x in out)
 
@@ -348,34 +397,45 @@ class _FusedDILATE(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_loss, grad_shape, grad_temporal):
         pred, target = ctx.saved_tensors
-        p, t = _kernel_input(pred), _kernel_input(target)
-        B, N, d = t.shape
-        M = p.shape[1]
+        B, N, M = target.shape[0], target.shape[1], pred.shape[1]
         g_loss, g_shape, g_time = (0.0 if g is None else float(g) for g in (grad_loss, grad_shape, grad_temporal))
         # d loss = sum_b (alpha g_loss + g_shape) / B dR_b + ((1 - alpha) g_loss + g_time) / (B N M) dT_b
         shape_scale = np.full(B, (ctx.alpha * g_loss + g_shape) / B)
         time_scale = np.full(B, ((1 - ctx.alpha) * g_loss + g_time) / (B * N * M))
-        grad_pred = np.empty((B, M, d))
-        grad_target = np.empty((B, N, d)) if ctx.needs_input_grad[1] else np.empty((0, 0, 0))
-        with KERNEL_LOCK:
-            if ctx.lease is not None:
-                store = ctx.lease.arrays[0]
-                args = (store, shape_scale, time_scale, grad_target, grad_pred)
-                _fused.dilate_backward(t, p, ctx.gamma, *args)
-            else:
-                values, tangents = np.empty(ctx.group), np.empty(ctx.group)
-                work = _scratch.Lease(((ctx.group * ctx.values_per_series,), ctx.store_dtype))
-                for first in range(0, B, ctx.group):
-                    part = slice(first, min(B, first + ctx.group))
-                    n = part.stop - first
-                    store = work.arrays[0]
-                    _fused.dilate_forward(t[part], p[part], ctx.gamma, store, True, values[:n], tangents[:n])
-                    target_part = grad_target[part] if len(grad_target) else grad_target
-                    args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part])
-                    _fused.dilate_backward(t[part], p[part], ctx.gamma, *args)
-        ctx.lease = None  # the store goes back to the pool
-        grad_target = torch.from_numpy(grad_target).to(target.dtype) if len(grad_target) else None
-        return torch.from_numpy(grad_pred).to(pred.dtype), grad_target, None, None, None, None
+        grads = ctx.sweeps.gradients(pred, target, shape_scale, time_scale, ctx.needs_input_grad[1])
+        return (*grads, None, None, None, None)
+
+
+class _FusedSoftDTW(torch.autograd.Function):
+    """(pred (B, M, d), target (B, N, d)) -> soft-DTW of each pair (B,), with `_FusedSweeps`."""
+
+    @staticmethod
+    def forward(ctx, pred, target, gamma, memory_limit, differentiated):
+        sweeps = _FusedSweeps(pred, target, gamma, memory_limit, differentiated, timed=False)
+        if not _representable(sweeps.values, pred.dtype):
+            raise NotFiniteError("D")
+        ctx.save_for_backward(pred, target)
+        ctx.sweeps = sweeps
+        return torch.from_numpy(sweeps.values).to(pred.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_values):
+        pred, target = ctx.saved_tensors
+        shape_scale = grad_values.detach().double().contiguous().numpy()
+        grads = ctx.sweeps.gradients(pred, target, shape_scale, np.zeros(len(shape_scale)), ctx.needs_input_grad[1])
+        return (*grads, None, None, None)
+
+
+def _memory_limit(memory_limit) -> int:
+    """The bytes a fused call may keep for its backward: MEMORY_LIMIT or the caller's, checked."""
+    return MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)
+
+
+def _differentiated(pred: torch.Tensor, target: torch.Tensor) -> bool:
+    """Whether a gradient can come: without one (e.g. the DILATE parts reported for an MSE
+    model), the fused forward stores nothing."""
+    return torch.is_grad_enabled() and (pred.requires_grad or target.requires_grad)
 
 
 def dilate_loss(
@@ -432,11 +492,9 @@ def dilate_loss(
     alpha = check_alpha(alpha)
     if fused:
         gamma = check_gamma(gamma)
-        limit = MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)
+        limit = _memory_limit(memory_limit)
         with _costs_of_finite_series():
-            # Without a gradient to come (e.g. the DILATE parts reported for an MSE model), nothing is stored.
-            differentiated = torch.is_grad_enabled() and (pred.requires_grad or target.requires_grad)
-            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, differentiated)
+            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, _differentiated(pred, target))
     D = cost_matrix(target, pred)  # (B, N, M)
     with _costs_of_finite_series():
         values, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
@@ -446,6 +504,46 @@ def dilate_loss(
     shape = values.mean()
     temporal = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2)).mean() / (N * M)
     return alpha * shape + (1 - alpha) * temporal, shape, temporal
+
+
+def soft_dtw_series(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    gamma: float = 0.01,
+    backend: str = "auto",
+    memory_limit: int | None = None,
+) -> torch.Tensor:
+    """Soft-DTW between each forecast and its target, on squared Euclidean costs.
+
+    values[b] = softDTW_gamma(D_b) with D_b = cost_matrix(target, pred)[b]: the same numbers as
+    `soft_dtw(cost_matrix(target, pred), gamma)`, but on the CPU without forming D, through the
+    fused kernels of `dilate_loss` (with no temporal term to carry).
+
+    Parameters
+    ----------
+    pred : tensor, shape (B, M, d)
+    target : tensor, shape (B, N, d), same B and d
+    gamma : float > 0
+    backend : "auto", "numba" or "torch", as in `dilate_loss`
+    memory_limit : int, bytes, as in `dilate_loss`
+
+    Returns
+    -------
+    values : tensor, shape (B,), pred's dtype and device; differentiable with respect to both series.
+
+    Examples
+    --------
+    >>> series = torch.tensor([[[0.0], [1.0]]])
+    >>> soft_dtw_series(series, series, gamma=1.0)  # below DTW's 0, as soft-DTW is
+    tensor([-0.5514])
+    """
+    fused = backend in ("auto", "numba") and not pred.is_cuda
+    check_series_pair(pred, target, finite=not fused)
+    gamma = check_gamma(gamma)
+    with _costs_of_finite_series():
+        if fused:
+            return _FusedSoftDTW.apply(pred, target, gamma, _memory_limit(memory_limit), _differentiated(pred, target))
+        return _checked_apply(_SoftDTWValue, cost_matrix(target, pred), gamma, backend)
 
 
 TANGLED_OMEGAS = ("weighted", "band")
@@ -552,10 +650,5 @@ def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float =
     >>> soft_dtw_divergence(x, x, gamma=0.1)
     tensor([0.])
     """
-    check_series_pair(pred, target)
-    gamma = check_gamma(gamma)
-    with _costs_of_finite_series():
-        cross = soft_dtw(cost_matrix(target, pred), gamma)
-        self_target = soft_dtw(cost_matrix(target, target), gamma)
-        self_pred = soft_dtw(cost_matrix(pred, pred), gamma)
-    return cross - (self_target + self_pred) / 2
+    cross = soft_dtw_series(pred, target, gamma)
+    return cross - (soft_dtw_series(target, target, gamma) + soft_dtw_series(pred, pred, gamma)) / 2

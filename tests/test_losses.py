@@ -8,7 +8,7 @@ from tslearn.metrics import soft_dtw as tslearn_soft_dtw
 from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
 
 from dilate_core import _kernels, losses
-from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw
+from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw, soft_dtw_series
 from tests import naive
 
 BACKENDS = ["numba", "torch"]
@@ -199,6 +199,55 @@ def test_the_fused_cpu_dilate_equals_the_sweeps_through_the_cost_matrix(B, N, M,
         torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-12)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("B, N, M, d", [(1, 7, 9, 1), (17, 12, 12, 2), (33, 5, 16, 1), (2, 1, 1, 1), (5, 6, 2, 3)])
+def test_soft_dtw_of_series_equals_tslearn_with_per_series_gradients(backend, B, N, M, d):
+    # Values against tslearn pair by pair; gradients of a weighted sum (one weight per series,
+    # negative ones too) against the same sum through the cost matrix, for both series.
+    pred, target = random_series(B, M, d, seed=B), random_series(B, N, d, seed=B + 1)
+    gamma = 0.05
+    values = soft_dtw_series(pred, target, gamma, backend=backend)
+    expected = [tslearn_soft_dtw(target[b].numpy(), pred[b].numpy(), gamma=gamma) for b in range(B)]
+    np.testing.assert_allclose(values.numpy(), expected, rtol=1e-11)
+    weights = torch.linspace(-1.0, 2.0, B, dtype=torch.float64)
+    grads = []
+    for function in (
+        lambda p, t: soft_dtw_series(p, t, gamma, backend=backend),
+        lambda p, t: soft_dtw(cost_matrix(t, p), gamma),
+    ):
+        p, t = pred.clone().requires_grad_(True), target.clone().requires_grad_(True)
+        grads.append(torch.autograd.grad((function(p, t) * weights).sum(), (p, t)))
+    for ours, theirs in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_soft_dtw_of_series_gradcheck(backend):
+    pred, target = random_series(3, 6, 2, seed=50).requires_grad_(True), random_series(3, 5, 2, seed=51)
+    target.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda p, t: soft_dtw_series(p, t, 0.1, backend=backend), (pred, target))
+
+
+def test_soft_dtw_of_series_in_groups_and_in_float32():
+    pred, target = random_series(37, 9, 1, seed=52), random_series(37, 11, 1, seed=53)
+    weights = torch.linspace(0.5, 1.5, 37, dtype=torch.float64)
+
+    def values_and_gradient(p, **kwargs):
+        p = p.detach().requires_grad_(True)
+        values = soft_dtw_series(p, target.to(p.dtype), 0.1, **kwargs)
+        (values * weights.to(p.dtype)).sum().backward()
+        return values.detach(), p.grad
+
+    whole = values_and_gradient(pred)
+    for limit in (1, 11 * 9 * 4 * 8 * 5):  # groups of 1 and of 5 series
+        for ours, theirs in zip(values_and_gradient(pred, memory_limit=limit), whole, strict=True):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    single = values_and_gradient(pred.float())
+    assert [x.dtype for x in single] == [torch.float32, torch.float32]
+    for ours, theirs in zip(single, whole, strict=True):
+        torch.testing.assert_close(ours.double(), theirs, rtol=1e-5, atol=1e-5)
+
+
 def test_a_memory_limit_splits_the_batch_into_groups_with_the_same_result():
     pred, target = random_series(37, 9, 1, seed=30), random_series(37, 11, 1, seed=31)
     whole = _dilate_and_gradients(pred, target, (1.0, 0.0, 0.0), gamma=0.1)
@@ -299,6 +348,8 @@ def test_series_whose_distances_overflow_get_a_message_about_the_series(backend)
         dilate_loss(pred, target, backend=backend)
     with pytest.raises(ValueError, match="squared distances between pred and target overflow"):
         losses.soft_dtw_divergence(pred, target)
+    with pytest.raises(ValueError, match="squared distances between pred and target overflow"):
+        soft_dtw_series(pred, target, backend=backend)
     dilate_loss(pred.double(), target.double(), backend=backend)  # float64 holds them
 
 
@@ -330,6 +381,9 @@ def test_soft_dtw_gradient_is_the_scaled_alignment_in_the_callers_dtype(dtype):
 def test_bad_series_raise_value_error(pred, target, kwargs, message):
     with pytest.raises(ValueError, match=message):
         dilate_loss(pred, target, **kwargs)
+    if "alpha" not in kwargs:
+        with pytest.raises(ValueError, match=message):
+            soft_dtw_series(pred, target, **kwargs)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
