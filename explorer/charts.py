@@ -6,6 +6,7 @@ trainer's: 'mse', 'soft_dtw', 'dilate'; each has one colour everywhere.
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from dilate_core.settings import LOSS_LABELS as LABELS
@@ -268,3 +269,15 @@ def alpha_influence(rows) -> go.Figure:
         )
     fig.update_xaxes(title_text="alpha")
     return _layout(fig, 300)
+
+
+def warmup() -> None:
+    """Build and serialise the live training figures once, on a one-epoch report of one model.
+
+    plotly loads the validators of subplots and their traces on first use (about 0.25 s here):
+    done when the server starts, a visitor's first live chart does not wait for it.
+    """
+    report = {"epoch": 1, "train": {"mse": {"loss": 1.0}}, "test": {"mse": dict.fromkeys(METRICS, 1.0)}}
+    series = np.zeros((2, 1))
+    for figure in (training_curves([report]), metric_curves([report]), forecast(series, series, {"mse": series}, 1)):
+        pio.to_json(figure, validate=False)

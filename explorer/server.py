@@ -8,15 +8,17 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dilate_core import warmup
-from explorer import keys
+from explorer import charts, keys
 from explorer.jobs import JobPool, LocalLauncher
 from explorer.limits import Limits
 
 
 @st.cache_resource(show_spinner="Compiling the kernels (once per server)...")
 def compiled() -> bool:
-    """numba kernels compiled (or loaded from the disk cache) once per server process."""
+    """numba kernels compiled (or loaded from the disk cache), and the live charts' plotly code
+    loaded, once per server process."""
     warmup()
+    charts.warmup()
     return True
 
 

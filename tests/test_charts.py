@@ -75,3 +75,8 @@ def test_metric_distributions_one_box_per_loss_and_metric():
 def test_figures_export_as_png_with_the_systems_chromium():
     png = charts.soft_alignment(np.eye(3), 0.1).to_image(format="png", width=300, height=200)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+
+def test_warmup_builds_the_live_figures_on_a_report_in_the_trainers_format():
+    charts.warmup()  # raises when a live figure's function or the report format it reads changed
