@@ -298,6 +298,14 @@ class JobPool:
             self._drain(job)
         return job
 
+    def awaiting_first_report(self, job: Job) -> bool:
+        """Whether the job is with a worker (started, or handed over and about to say so) and has
+        not reported yet: its first report comes within a fraction of a second. False for a job
+        still waiting for a worker, and for one that reported or ended."""
+        if job.reports:
+            return False
+        return job.state == RUNNING or (job.state == QUEUED and not self.place_in_queue(job))
+
     def place_in_queue(self, job: Job) -> int:
         """1 for the next job to start, 0 if it is not waiting."""
         with self._lock:

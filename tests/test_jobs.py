@@ -199,6 +199,25 @@ def test_submitting_never_waits_for_a_spare_that_is_not_ready():
         spares.shutdown()
 
 
+def test_a_job_with_a_worker_awaits_its_first_report_and_one_in_the_queue_does_not():
+    launcher = LocalLauncher(spares=1)
+    pool = JobPool(workers=1, launcher=launcher)
+    (held,) = launcher.spare_pids()
+    os.kill(held, signal.SIGSTOP)  # the first job's worker cannot report until it goes on
+    try:
+        first = pool.submit("ida", CONFIG, DATA, epochs=1)
+        second = pool.submit("jon", CONFIG, DATA, epochs=1)
+        assert pool.place_in_queue(first) == 0 and pool.place_in_queue(second) == 1
+        assert pool.awaiting_first_report(first) and not pool.awaiting_first_report(second)
+        os.kill(held, signal.SIGCONT)
+        assert wait(pool, first, FINAL_STATES).state == DONE
+        assert first.reports and not pool.awaiting_first_report(first)
+        assert wait(pool, second, FINAL_STATES).state == DONE and not pool.awaiting_first_report(second)
+    finally:
+        os.kill(held, signal.SIGCONT)
+        pool.shutdown()
+
+
 def test_without_spares_each_job_starts_its_own_process():
     cold = JobPool(workers=1, launcher=LocalLauncher(spares=0))
     try:

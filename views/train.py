@@ -13,7 +13,7 @@ from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
 from explorer.widgets import setting_input
 
 LIVE_REFRESH_S = 0.5  # how often the live view of a run looks for new reports
-FIRST_REPORT_WAIT_S = 0.3  # how long one look waits for a started run's first report
+FIRST_REPORT_WAIT_S = 0.5  # how long one look waits for a started run's first report
 
 FORM = (
     ("epochs", "batch_size", "lr"),
@@ -180,25 +180,25 @@ if job.state in FINAL_STATES:
             st.session_state[keys.JOB] = continued.id
             st.rerun()
 else:
-    # Twice a second, from Start to the end; while a started run has not reported yet, a look
-    # also waits a little for it, so that the first chart shows as soon as the worker's first
-    # report is in. One rate for the whole run, so no full rerun while it trains: a full rerun replaces
+    # Twice a second, from Start to the end; while a run handed to a worker has not reported yet,
+    # a look also waits a little for it (after drawing the Stop button), so that the first chart
+    # shows as soon as the worker's first report is in. One rate for the whole run, so no full rerun while it trains: a full rerun replaces
     # the fragment, and a tick of the one it replaced then reaches the server, which drops it
     # (Streamlit logs "The fragment ... does not exist anymore"); under load a page then stopped
     # refreshing for good, at its epoch 0.
     @st.fragment(run_every=LIVE_REFRESH_S)
     def live() -> None:
         current = server.current_job()
-        waited = 0.0
-        while current.state == RUNNING and not current.reports and waited < FIRST_REPORT_WAIT_S:
-            time.sleep(0.05)
-            waited += 0.05
-            current = server.current_job()
         if st.button(
             "Stop training", key="train.stop", help="Stops after the current epoch and keeps what was learned."
         ):
             pool.stop(server.owner(), current.id)
             time.sleep(0.2)
+        waited = 0.0
+        while waited < FIRST_REPORT_WAIT_S and pool.awaiting_first_report(current):
+            time.sleep(0.05)
+            waited += 0.05
+            current = server.current_job()
         draw(current)
         if current.state in FINAL_STATES:
             st.rerun()  # the whole page: its form and the Continue button
