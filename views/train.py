@@ -12,8 +12,8 @@ from explorer import charts, keys, links, server
 from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
 from explorer.widgets import setting_input
 
-LIVE_REFRESH_S = 0.5  # how often the live view of a run looks for new reports
-FIRST_REPORT_WAIT_S = 0.5  # how long one look waits for a started run's first report
+LIVE_REFRESH_S = 1.0  # how often the live view of a run looks for new reports
+FIRST_REPORT_WAIT_S = 0.75  # how long one look waits for the first report of a run handed to a worker
 
 FORM = (
     ("epochs", "batch_size", "lr"),
@@ -180,10 +180,14 @@ if job.state in FINAL_STATES:
             st.session_state[keys.JOB] = continued.id
             st.rerun()
 else:
-    # Twice a second, from Start to the end; while a run handed to a worker has not reported yet,
-    # a look also waits a little for it (after drawing the Stop button), so that the first chart
-    # shows as soon as the worker's first report is in. One rate for the whole run, so no full rerun while it trains: a full rerun replaces
-    # the fragment, and a tick of the one it replaced then reaches the server, which drops it
+    # Once a second, from Start to the end; while a run handed to a worker has not reported yet,
+    # a look also waits for it (after drawing the Stop button), so that the first chart shows as
+    # soon as the worker's first report is in. Each look is a rerun, and Streamlit starts a new
+    # script thread for it on the server's event loop, which waits for that thread to run: under
+    # load, those waits were most of the event loop's time in websocket handlers (the health
+    # checks' worst latencies), so looks are not more frequent than an epoch needs.
+    # One rate for the whole run, so no full rerun while it trains: a full rerun replaces the
+    # fragment, and a tick of the one it replaced then reaches the server, which drops it
     # (Streamlit logs "The fragment ... does not exist anymore"); under load a page then stopped
     # refreshing for good, at its epoch 0.
     @st.fragment(run_every=LIVE_REFRESH_S)
