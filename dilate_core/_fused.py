@@ -65,6 +65,13 @@ def _forward_block(states, latest, before, new, cost, omega_base, gamma, single,
         weights[2, k] = w2
 
 
+@njit(inline="always", **KERNEL)
+def _stored_at(first, N, M, lanes, i, j):
+    """Offset in the store of cell (i, j), 1-based, of the chunk of `lanes` series from series
+    `first`: the cell's STORED_PER_CELL blocks of `lanes` values start there."""
+    return (first * N * M + ((i - 1) * M + (j - 1)) * lanes) * STORED_PER_CELL
+
+
 @njit(**KERNEL)
 def _series_of_chunk(x, first, lanes, out, reverse):
     """x[first:first + lanes] (lanes, L, d) into out (d, L + 2 STRIP, LANES), float64, series
@@ -83,10 +90,10 @@ def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
 
     target : (B, N, d), pred : (B, M, d), float32 or float64.
     store : flat array of B * N * M * STORED_PER_CELL values, float32 or float64, written when
-    `stored` is True: for the chunk of `lanes` series starting at series `first`, cell (i, j)
-    (0-based) keeps its weight w < 3 at first * N * M * 4 + ((i * M + j) * 4 + w) * lanes + k
-    and its tangent T at w = 3 (left unwritten unless `timed`: a backward without the temporal
-    term reads no T). values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
+    `stored` is True: series k of a chunk keeps the weight w < 3 of a cell at
+    `_stored_at(...) + w * lanes + k` and its tangent T at w = 3 (left unwritten unless
+    `timed`: a backward without the temporal term reads no T).
+    values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
     Returns True when a cost is NaN or infinite (the results are then meaningless).
 
     The grid is swept in strips of STRIP rows; at step s, row q of the strip does column
@@ -100,7 +107,6 @@ def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
     for c in prange(n_chunks):
         first = c * LANES
         lanes = min(B, first + LANES) - first
-        base = first * N * M * STORED_PER_CELL
         # The series, flat per feature: row q of a strip reads target at (top + q - 1) + STRIP
         # and, at step s, pred reversed at (M - 1 - s + q) + STRIP: both contiguous over q.
         target_t = np.empty((d, N + 2 * STRIP, LANES))
@@ -156,7 +162,7 @@ def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
                             below[0, j, k] = states[new, 0, o + LANES + k]
                             below[1, j, k] = states[new, 1, o + LANES + k]
                     if stored:
-                        cell = base + ((top + q - 1) * M + (j - 1)) * STORED_PER_CELL * lanes
+                        cell = _stored_at(first, N, M, lanes, top + q, j)
                         for w in range(STORED_PER_CELL if timed else WEIGHTS):
                             out = np.uint64(cell + w * lanes)
                             source = weights[w] if w < WEIGHTS else states[new, 1, LANES:]
@@ -176,10 +182,10 @@ def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
 
 
 @njit(**KERNEL)
-def _backward_row(store, row, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt):
+def _backward_row(store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt):
     """Row i of E and E_dot, right to left, for a chunk's series, and the gradient of its cells.
 
-    store : as `dilate_forward` wrote it; row : the offset of cell (i, 1) in it. below : row
+    store : as `dilate_forward` wrote it, for the chunk from series `first`. below : row
     i + 1 and here : row i, as [E, E_dot] per column (M + 2, 2, LANES). A successor s of cell
     (i, j) gives it the weight p, passing E[s] p and, along Omega,
     p (E_dot[s] - E[s] (T - T[s] + Omega[s]) / gamma). A successor beyond the grid is read at a
@@ -189,7 +195,6 @@ def _backward_row(store, row, i, N, M, lanes, here, below, inverse_gamma, timed,
     Offsets are cast to np.uint64: numba then skips the negative-index wraparound, whose
     per-element select would keep LLVM from vectorising the loops over the series.
     """
-    stride = STORED_PER_CELL * lanes  # values stored per cell
     tangent = WEIGHTS * lanes  # offset of T within a cell
     has_below = i < N
     for j in range(M, 0, -1):
@@ -198,10 +203,10 @@ def _backward_row(store, row, i, N, M, lanes, here, below, inverse_gamma, timed,
             here[j, 1, :] = 0.0
         else:
             has_right = j < M
-            cell = row + (j - 1) * stride
-            down = cell + M * stride if has_below else cell
-            right = cell + stride if has_right else cell
-            diagonal = down + stride if has_below and has_right else cell
+            cell = _stored_at(first, N, M, lanes, i, j)
+            down = _stored_at(first, N, M, lanes, i + 1, j) if has_below else cell
+            right = _stored_at(first, N, M, lanes, i, j + 1) if has_right else cell
+            diagonal = _stored_at(first, N, M, lanes, i + 1, j + 1) if has_below and has_right else cell
             on_diagonal = 1.0 if has_below and has_right else 0.0
             on_down = 1.0 if has_below else 0.0
             on_right = 1.0 if has_right else 0.0
@@ -262,8 +267,6 @@ def dilate_backward(target, pred, gamma, store, shape_scale, time_scale, grad_ta
     for c in prange(n_chunks):
         first = c * LANES
         lanes = min(B, first + LANES) - first
-        base = first * N * M * STORED_PER_CELL
-        stride = STORED_PER_CELL * lanes  # values stored per cell
         # Rows i + 1 and i of [E, E_dot], columns 1..M + 1 (column M + 1 stays zero).
         below = np.zeros((M + 2, 2, LANES))
         here = np.zeros((M + 2, 2, LANES))
@@ -281,9 +284,8 @@ def dilate_backward(target, pred, gamma, store, shape_scale, time_scale, grad_ta
             timed = timed or scales[1, k] != 0.0
         for i in range(N, 0, -1):
             gt[:, :] = 0.0
-            row = base + (i - 1) * M * stride  # cell (i, 1), 1-based
             _backward_row(
-                store, row, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt
+                store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt
             )
             if want_target:
                 for k in range(lanes):
