@@ -77,6 +77,5 @@ def test_figures_export_as_png_with_the_systems_chromium():
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-
 def test_warmup_builds_the_live_figures_on_a_report_in_the_trainers_format():
     charts.warmup()  # raises when a live figure's function or the report format it reads changed
