@@ -8,9 +8,10 @@ one untimed visit, as a server that has been up a while has had; --cold skips it
 thread polls the health endpoint and samples the memory of the server and its workers.
 Prints, per N: time to the first training chart (from the click on Start to the chart drawn,
 timed in the page; and from opening the app) per session and as median/max, time to
-completion, health latency p50/p95/max, sessions refused (the limit's message) and queued
-(told their place), errors, peak memory, and memory once every tab has closed and the server
-has ended their sessions. Local traffic only; every loop is bounded.
+completion, health latency p50/p95/max (and, per phase, until and after the last Start),
+sessions refused (the limit's message) and queued (told their place), errors, peak memory,
+and memory once every tab has closed and the server has ended their sessions. Local traffic
+only; every loop is bounded.
 
     python -m bench.load_test --sessions 1 4 8 16 [--epochs 3] [--series 500] [--runs-in-total 8]
 """
@@ -55,6 +56,7 @@ class Monitor(threading.Thread):
         super().__init__(daemon=True)
         self.port, self.pid = port, pid
         self.latencies: list[float] = []
+        self.started: list[float] = []  # when each of those requests was sent (perf_counter)
         self.failures = 0
         self.peak_mb = 0.0
         self.done = threading.Event()
@@ -66,6 +68,7 @@ class Monitor(threading.Thread):
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=5) as answer:
                     answer.read()
                 self.latencies.append(time.perf_counter() - start)
+                self.started.append(start)
             except OSError:
                 self.failures += 1
             self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
@@ -97,7 +100,7 @@ async def one_session(browser, url: str, epochs: int, series: int, index: int) -
     page.set_default_timeout(SESSION_TIMEOUT_S * 1000)
     start = time.perf_counter()
     result = {"session": index, "first_chart_s": None, "start_to_chart_s": None, "done_s": None, "error": None}
-    result |= {"refused": False, "queued": False}
+    result |= {"refused": False, "queued": False, "clicked_at": None}
     try:
         await page.goto(f"{url}/data?n={series}&seed={index}")
         await page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
@@ -106,7 +109,7 @@ async def one_session(browser, url: str, epochs: int, series: int, index: int) -
         await epochs_box.fill(str(epochs))
         await epochs_box.press("Tab")
         await page.evaluate(WATCH_FIRST_CHART)
-        clicked = time.perf_counter()
+        clicked = result["clicked_at"] = time.perf_counter()
         await page.get_by_role("button", name="Start training").click()
         chart = page.locator('[data-testid="stPlotlyChart"]').first
         refused = page.get_by_text("The server is busy")
@@ -178,6 +181,20 @@ def median_max(values: list[float], digits: int) -> str:
     return f"{statistics.median(values):.{digits}f} / {max(values):.{digits}f}"
 
 
+def health_by_phase(monitor: Monitor, results: list[dict]) -> str:
+    """Health latency before the last session pressed Start (pages opening, data made) and after
+    it (training, live charts), to tell which part the worst latencies come from."""
+    clicks = [r["clicked_at"] for r in results if r["clicked_at"] is not None]
+    last_click = max(clicks, default=float("inf"))
+    phases = {"opening, until the last Start": [], "training, after it": []}
+    for sent, latency in zip(monitor.started, monitor.latencies, strict=True):
+        phases["opening, until the last Start" if sent < last_click else "training, after it"].append(1e3 * latency)
+    return "; ".join(
+        f"health ms while {name}: p95 {percentile(ms, 0.95):.0f}, max {max(ms, default=float('nan')):.0f}"
+        for name, ms in phases.items()
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8, 16])
@@ -228,6 +245,7 @@ def main():
             rows.append(f"{n:>4} | " + " | ".join(cells))
             charts = [f"{r['start_to_chart_s']:.2f}" if r["start_to_chart_s"] else "refused" for r in results]
             details.append(f"N={n}: Start to chart per session, s: {', '.join(charts)}")
+            details.append(f"N={n}: " + health_by_phase(monitor, results))
             details += [f"N={n}: error: {error}" for error in errors[:3]]
             print(rows[-1], flush=True)
     finally:
