@@ -77,7 +77,7 @@ class Monitor(threading.Thread):
 # Times, in the page's own clock, the click on Start and the moment the first plotly chart of the
 # run is drawn (its SVG is in the document). Measured in the page, not by polling it from here:
 # each poll is a round trip to a browser that is busy drawing (at niceness 19, on busy cores),
-# which added up to half a second to what the visitor sees.
+# which added up to 0.6 s to what the visitor sees in a probe.
 WATCH_FIRST_CHART = """() => {
     const marks = window.__firstChart = {};
     document.addEventListener("click", (event) => {

@@ -183,9 +183,9 @@ else:
     # Once a second, from Start to the end; while a run handed to a worker has not reported yet,
     # a look also waits for it (after drawing the Stop button), so that the first chart shows as
     # soon as the worker's first report is in. Each look is a rerun, and Streamlit starts a new
-    # script thread for it on the server's event loop, which waits for that thread to run: under
-    # load, those waits were most of the event loop's time in websocket handlers (the health
-    # checks' worst latencies), so looks are not more frequent than an epoch needs.
+    # script thread for it on the server's event loop, which waits for that thread to run: with 8
+    # sessions training, those waits were most of the event loop's time in websocket handlers
+    # (up to 180 ms each), so looks are not more frequent than an epoch needs.
     # One rate for the whole run, so no full rerun while it trains: a full rerun replaces the
     # fragment, and a tick of the one it replaced then reaches the server, which drops it
     # (Streamlit logs "The fragment ... does not exist anymore"); under load a page then stopped
