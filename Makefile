@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run serve test lint bench browser load
+.PHONY: run serve test lint bench system-packages load
 
 # Re-installs only when a requirements file changed since the last install.
 $(VENV)/.installed: requirements.txt
@@ -16,11 +16,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# Debian's chromium for the browser tests; Playwright never downloads its own.
-browser:
-	@test -x /usr/bin/chromium || { \
+# Debian's chromium for the browser tests (Playwright never downloads its own) and nginx for
+# the test of the deployment's proxy; the package's own nginx service is not left running.
+system-packages:
+	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium nginx-light \
+		&& { $$SUDO service nginx stop >/dev/null 2>&1 || true; }; }
 
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT) --runner.postScriptGC false
@@ -33,10 +35,10 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(VENV)/.installed-dev browser lint
+test: $(VENV)/.installed-dev system-packages lint
 	$(PY) -m pytest
 
-load: $(VENV)/.installed-dev browser
+load: $(VENV)/.installed-dev system-packages
 	$(PY) -m bench.load_test --sessions 1 4 8
 
 bench: $(VENV)/.installed-dev

@@ -1,12 +1,17 @@
 """Start the app on a free local port and drive it with Debian's chromium through Playwright."""
 
 import os
+import shutil
 import socket
+import string
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import streamlit
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -20,6 +25,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
+NGINX = "/usr/sbin/nginx"  # Debian's nginx-light, for the deployment's proxy
 
 
 def free_port() -> int:
@@ -59,6 +65,34 @@ def start_server(
             time.sleep(0.5)
     process.kill()
     raise RuntimeError(f"the app did not start on port {port}; see {log.name}")
+
+
+def start_proxy(proxy_port: int, app_port: int) -> subprocess.Popen:
+    """nginx on 127.0.0.1:proxy_port in front of the app on app_port, configured from the
+    deployment's template (deploy/nginx.conf.template) as its image does; returns once it answers."""
+    nginx = shutil.which("nginx") or NGINX
+    folder = Path(tempfile.mkdtemp(prefix="nginx-", dir=ARTIFACTS))
+    server_block = string.Template((ROOT / "deploy/nginx.conf.template").read_text()).safe_substitute(
+        PROXY_PORT=f"127.0.0.1:{proxy_port}",
+        APP_ADDRESS=f"127.0.0.1:{app_port}",
+        STREAMLIT_STATIC=Path(streamlit.__file__).parent / "static",
+    )
+    (folder / "nginx.conf").write_text(
+        f"daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\nworker_processes 1;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{\ninclude /etc/nginx/mime.types;\naccess_log off;\n"
+        f"client_body_temp_path {folder};\nproxy_temp_path {folder};\n{server_block}\n}}\n"
+    )
+    process = subprocess.Popen([nginx, "-c", str(folder / "nginx.conf")])
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{proxy_port}/_stcore/health", timeout=2):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"nginx did not answer on port {proxy_port}; see {folder}/error.log")
 
 
 def descendants(pid: int) -> list[int]:
