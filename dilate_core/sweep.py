@@ -117,7 +117,7 @@ def train_task(config: dict) -> dict:
     run_config = Config.from_dict(config)
     dataset = load_dataset(run_config)
     trainer = Trainer(run_config, dataset)
-    for _ in trainer.run():
+    for _ in trainer.run(test_metrics=False):  # only the final scores below are kept
         pass
     scales = paper.scales(run_config.dataset, external=True)
     protocols = ["last", "best"] if run_config.select_on_validation else ["last"]

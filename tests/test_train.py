@@ -274,6 +274,22 @@ def test_parallel_and_sequential_training_give_the_same_reports():
         assert a.train == b.train and a.test == b.test and a.previews == b.previews
 
 
+def test_a_run_without_test_metrics_trains_the_same_and_still_validates_and_stops():
+    config = Config(**(TINY | {"eval_every": 1}), lr=3e-2, select_on_validation=True, patience=2)
+    scored, with_test = run(config, 60)
+    trainer = Trainer(config, make_synthetic(config.n_series, seed=config.data_seed))
+    without_test = list(trainer.run(60, test_metrics=False))
+    assert any(r.test for r in with_test) and not any(r.test for r in without_test)
+    assert scored.stopped  # early stopping happened within the run
+    for a, b in zip(with_test, without_test, strict=True):
+        assert (a.train, a.val, a.stopped, a.previews) == (b.train, b.val, b.stopped, b.previews)
+    assert trainer.stopped == scored.stopped and trainer.best_epochs == scored.best_epochs
+    x = trainer.dataset.test_x
+    for best in (False, True):
+        for name, forecast in trainer.predict(x, best=best).items():
+            np.testing.assert_array_equal(forecast, scored.predict(x, best=best)[name])
+
+
 def test_the_soft_dtw_divergence_trains_as_a_fourth_loss():
     config = Config(**(TINY | {"losses": ("mse", "soft_dtw", "dilate", "sdtw_div")}), lr=1e-2)
     _, reports = run(config, 8)
