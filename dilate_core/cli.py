@@ -8,6 +8,7 @@ python -m dilate_core sweep sweeps/table1_synthetic.toml
 
 import argparse
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -97,6 +98,10 @@ def reproduce_command(args, argv: list[str]) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # the same stop as Ctrl-C: running workers end, the store keeps finished runs
+
+
 def sweep_command(args, argv: list[str]) -> int:
     from tqdm import tqdm
 
@@ -119,6 +124,9 @@ def sweep_command(args, argv: list[str]) -> int:
         bar.set_postfix(failed=failed, refresh=False)
         bar.update(done - bar.n)
 
+    # `kill PID` of a sweep started in the background (where bash makes it ignore SIGINT) stops it
+    # as Ctrl-C does; otherwise its pool's workers would train on, orphaned, to their runs' end.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = sweeps.run_sweep(plan, out, executor, progress, "python -m dilate_core " + shlex.join(argv))
     except KeyboardInterrupt:
@@ -127,6 +135,7 @@ def sweep_command(args, argv: list[str]) -> int:
             sys.stderr.write(f"Interrupted: {bar.n} of {bar.total} runs are in the store; the same command resumes.\n")
         return 130
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if bar is not None:
             bar.close()
     print(summary.read_text())

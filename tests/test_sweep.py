@@ -203,7 +203,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_ctrl_c_stops_a_local_sweep_and_its_workers_and_the_same_command_resumes(tmp_path):
+@pytest.mark.parametrize(
+    "stop",
+    [
+        lambda pid: os.killpg(pid, signal.SIGINT),  # what Ctrl-C in a terminal sends: the whole process group
+        lambda pid: os.kill(pid, signal.SIGTERM),  # `kill PID`: the sweep's own process only
+    ],
+    ids=["ctrl-c", "kill"],
+)
+def test_ctrl_c_or_kill_stops_a_local_sweep_and_its_workers_and_the_same_command_resumes(tmp_path, stop):
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "dilate_core", "sweep", "--out", str(tmp_path), "--workers", "2", "--runs", "2"]
     command += ["--n-series", "30", "--hidden", "8", "--epochs", "10000", "--n-preview", "0"]
@@ -215,7 +223,7 @@ def test_ctrl_c_stops_a_local_sweep_and_its_workers_and_the_same_command_resumes
         workers = _workers(sweep.pid)
         assert len(workers) == 2, "the workers did not start"
         time.sleep(3)
-        os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole process group
+        stop(sweep.pid)
         assert sweep.wait(timeout=60) == 130
         assert "0 of 2 runs are in the store; the same command resumes" in sweep.stderr.read()
         deadline = time.time() + 10
