@@ -335,19 +335,21 @@ class Cell:
     runs: int  # runs done
     planned: int
     epochs: list[int]
+    seconds: list[float]  # each run's wall time, as its host measured it
     values: dict[str, dict[str, dict[str, list[float]]]]  # protocol -> loss -> metric -> one per run
 
 
 def collect(sweep: Sweep, rows: Iterable[dict]) -> list[Cell]:
     """The done rows of this sweep's tasks, grouped by cell (other rows of the store are ignored)."""
     keys = {task.key for task in sweep.tasks()}
-    cells = {json.dumps(cell, sort_keys=True): Cell(cell, 0, sweep.runs, [], {}) for cell in sweep.cells()}
+    cells = {json.dumps(cell, sort_keys=True): Cell(cell, 0, sweep.runs, [], [], {}) for cell in sweep.cells()}
     for row in rows:
         if row["key"] not in keys:
             continue
         entry = cells[json.dumps(row["cell"], sort_keys=True)]
         entry.runs += 1
         entry.epochs.append(row["result"]["epochs"])
+        entry.seconds.append(row["result"]["seconds"])
         for protocol, losses in row["result"]["metrics"].items():
             for loss, scores in losses.items():
                 for metric, value in scores.items():
@@ -413,8 +415,19 @@ def write_summary(sweep: Sweep, store: Store, command: str | None = None) -> Pat
     return md_path
 
 
+def duration_text(seconds: float) -> str:
+    """A wall time as people read it: '42 s', '7.5 min', '3 h 05 min'."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command: str | None = None) -> str:
     done = sum(entry.runs for entry in cells)
+    seconds = [value for entry in cells for value in entry.seconds]
     judged = [row["verdict"] for row in rows if row["verdict"]]
     epochs = sweep.settings.get("epochs", SETTINGS["epochs"].default)
     patience = sweep.settings.get("patience", 0)
@@ -422,6 +435,11 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
         f"# Sweep: {done} of {len(cells) * sweep.runs} runs done",
         "",
         *([f"Command: `{command}`", ""] if command else []),
+        *(
+            [f"Training time of the runs done: {duration_text(sum(seconds))} (the sum of their wall times).", ""]
+            if seconds
+            else []
+        ),
         f"Consistent with the paper: {judged.count('consistent')} of {len(judged)} values it reports."
         if judged
         else "No value of the paper to compare with (or a single run per cell).",
@@ -441,7 +459,10 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
         dataset = (sweep.settings | entry.cell).get("dataset", SETTINGS["dataset"].default)
         name = ", ".join(f"{k} = {v}" for k, v in entry.cell.items()) or "the only cell"
         trained = f"{min(entry.epochs)}–{max(entry.epochs)}" if entry.epochs else "no"
-        lines += [f"## {name}", "", f"{entry.runs} of {entry.planned} runs done; {trained} epochs trained."]
+        per_run = (
+            f" in {duration_text(min(entry.seconds))}–{duration_text(max(entry.seconds))} each" if entry.seconds else ""
+        )
+        lines += [f"## {name}", "", f"{entry.runs} of {entry.planned} runs done{per_run}; {trained} epochs trained."]
         for protocol, losses in entry.values.items():
             caption = paper.scale_caption(dataset, external=True)
             lines += ["", f"Test metrics ({caption}), {PROTOCOL_TITLES[protocol]}:", ""]

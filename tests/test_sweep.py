@@ -13,7 +13,7 @@ import pytest
 
 from dilate_core import sweep as sweeps
 from dilate_core.cli import main
-from dilate_core.sweep import LocalExecutor, Store, Sweep, run_sweep, train_task, verdict
+from dilate_core.sweep import LocalExecutor, Store, Sweep, duration_text, run_sweep, train_task, verdict
 
 TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
 SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
@@ -92,6 +92,15 @@ def test_the_local_pool_gives_the_numbers_of_training_in_this_process(tmp_path):
         line = next(x for x in handle if x.startswith("mlp,best,dilate,tdi,"))
     assert float(line.split(",")[6]) == pytest.approx(sum(values) / 2, rel=1e-5)
     assert summary.read_text().startswith("# Sweep: 4 of 4 runs done")
+    total = duration_text(sum(r["result"]["seconds"] for r in rows))
+    assert f"Training time of the runs done: {total} (the sum of their wall times)." in summary.read_text()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.4, "0 s"), (42, "42 s"), (450, "7.5 min"), (3600, "1 h 00 min"), (11100, "3 h 05 min")]
+)
+def test_wall_times_read_as_people_write_them(seconds, text):
+    assert duration_text(seconds) == text
 
 
 def test_a_cut_sweep_keeps_what_finished_and_resumes_only_the_rest(tmp_path):
