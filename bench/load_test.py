@@ -14,6 +14,10 @@ sessions refused (the limit's message) and queued (told their place), errors, pe
 and memory once every tab has closed and the server has ended their sessions. Local traffic
 only; every loop is bounded.
 
+Run it on an otherwise idle machine: at niceness 19 (their scheduling group's too) the browsers
+get almost no CPU while anything else runs, and with three background jobs busy here the
+sessions crawled past the timeouts. --browser-nice 0 is the protocol for a busy machine.
+
 With --proxy the browsers go through nginx, configured from deploy/nginx.conf.template as the
 compose file deploys it (nginx serves the front end's static files); health is still probed on
 the Python server itself.
