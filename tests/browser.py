@@ -34,6 +34,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def nginx_path() -> str | None:
+    """The nginx binary to run the deployment's proxy with, or None when none is installed."""
+    found = shutil.which("nginx") or NGINX
+    return found if os.path.exists(found) else None
+
+
+def _wait_until_answers(url: str, seconds: float) -> bool:
+    """Poll url until it answers 200 with "ok" (the health endpoint) or `seconds` pass; True if it did."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.read().decode().strip() == "ok":
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 def start_server(
     port: int, extra_env: dict | None = None, flags: tuple[str, ...] = (), cwd: Path = ROOT, script: str = "app.py"
 ) -> subprocess.Popen:
@@ -55,14 +74,8 @@ def start_server(
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
     env = os.environ | {"DILATE_WORKERS": "2"} | (extra_env or {})
     process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.read().decode().strip() == "ok":
-                    return process
-        except OSError:
-            time.sleep(0.5)
+    if _wait_until_answers(f"http://127.0.0.1:{port}/_stcore/health", 90):
+        return process
     process.kill()
     raise RuntimeError(f"the app did not start on port {port}; see {log.name}")
 
@@ -70,7 +83,9 @@ def start_server(
 def start_proxy(proxy_port: int, app_port: int) -> subprocess.Popen:
     """nginx on 127.0.0.1:proxy_port in front of the app on app_port, configured from the
     deployment's template (deploy/nginx.conf.template) as its image does; returns once it answers."""
-    nginx = shutil.which("nginx") or NGINX
+    nginx = nginx_path()
+    if nginx is None:
+        raise RuntimeError("nginx is not installed (make system-packages installs it)")
     folder = Path(tempfile.mkdtemp(prefix="nginx-", dir=ARTIFACTS))
     server_block = string.Template((ROOT / "deploy/nginx.conf.template").read_text()).safe_substitute(
         PROXY_PORT=f"127.0.0.1:{proxy_port}",
@@ -84,13 +99,8 @@ def start_proxy(proxy_port: int, app_port: int) -> subprocess.Popen:
         f"client_body_temp_path {folder};\nproxy_temp_path {folder};\n{server_block}\n}}\n"
     )
     process = subprocess.Popen([nginx, "-c", str(folder / "nginx.conf")])
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{proxy_port}/_stcore/health", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.2)
+    if _wait_until_answers(f"http://127.0.0.1:{proxy_port}/_stcore/health", 10):
+        return process
     process.kill()
     raise RuntimeError(f"nginx did not answer on port {proxy_port}; see {folder}/error.log")
 

@@ -7,7 +7,6 @@ import base64
 import gzip
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import streamlit
 
-from tests.browser import NGINX, free_port, start_proxy, start_server, stop_server
+from tests.browser import free_port, nginx_path, start_proxy, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -109,7 +108,7 @@ def _get(url: str, headers: dict | None = None):
         return answer.status, answer.headers, answer.read()
 
 
-@pytest.mark.skipif(not (shutil.which("nginx") or os.path.exists(NGINX)), reason="nginx is not installed")
+@pytest.mark.skipif(nginx_path() is None, reason="nginx is not installed")
 def test_nginx_serves_the_front_end_itself_and_passes_the_app_and_its_websocket_through():
     app_port, proxy_port = free_port(), free_port()
     server = start_server(app_port, cwd=ROOT / "deploy", script="../app.py")
