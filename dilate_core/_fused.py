@@ -9,15 +9,17 @@ together, from the stored softmin weights and tangents, and adds each cell's gra
 G = a E + c E_dot straight into the gradient of the series. No (B, N, M) array is formed but
 the store of weights and tangents.
 
-Layout: the batch is cut into chunks of LANES series, spread over the threads. The forward
-sweeps a chunk's grid in strips of STRIP rows along the strip's anti-diagonals, so that each
-step computes STRIP independent cells for all the chunk's series in one vectorised block (a
-row at a time, each cell waits on the one before it). The backward goes row by row, each cell
-for all the series at once. Stored weights and tangents are contiguous per cell with the
-series innermost. What makes the loops vectorise is written where it is done: loop bodies
-written out rather than inlined, and unsigned offsets. The store has the caller's dtype:
-float32 for float32 series, whose softmin then also runs in float32 (2x the SIMD width;
-see the tests for the error against float64); the recursions for R, T, E and E_dot are float64.
+Layout: each thread takes a contiguous share of the batch, cut into chunks of WIDE series
+(fewer for its last few, see `_chunk_of`); the widths are compile-time literals, so each gets
+its own loops. The forward sweeps a chunk's grid in strips of STRIP rows along the strip's
+anti-diagonals, so that each step computes STRIP independent cells for all the chunk's series
+in one vectorised block (a row at a time, each cell waits on the one before it). The backward
+goes row by row, each cell for all the series at once. Stored weights and tangents are
+contiguous per cell with the series innermost. What makes the loops vectorise is written where
+it is done: loop bodies written out rather than inlined, and unsigned offsets. The store has
+the caller's dtype: float32 for float32 series, whose softmin then also runs in float32 (2x the
+SIMD width; see the tests for the error against float64); the recursions for R, T, E and E_dot
+are float64.
 """
 
 import numpy as np
@@ -25,40 +27,43 @@ from numba import njit, prange
 
 from dilate_core._kernels import INF, KERNEL, softmin3, softmin3_single
 
-LANES = 16  # series per chunk: two AVX-512 vectors of float64, for which LLVM emits its best loop
+# Series per chunk: WIDE, two AVX-512 vectors of float64, for which LLVM emits its best loop;
+# a worker's last few series go in a chunk of HALF or QUARTER, which costs about 0.6 or 0.4
+# of a wide one at N = M = 20 rather than all of it.
+WIDE, HALF, QUARTER = 16, 8, 4
 WEIGHTS = 3  # softmin weights stored per cell: diagonal, from above, from the left
 STORED_PER_CELL = WEIGHTS + 1  # and the tangent T
 STRIP = 4  # rows swept together by the forward, one cell each per step: independent work per step
-WIDTH = STRIP * LANES
 
 
 @njit(**KERNEL)
-def _forward_block(states, latest, before, new, cost, omega_base, gamma, single, weights):
-    """One step of a strip: cell (top + q, j - q) for its STRIP rows q and LANES series at once.
+def _forward_block(states, latest, before, new, cost, omega_base, gamma, single, weights, width):
+    """One step of a strip: cell (top + q, j - q) for its STRIP rows q and `width` series at once.
 
-    states : (3, 2, (STRIP + 1) * LANES); states[latest] and states[before] hold [R, T] of the
+    states : (3, 2, (STRIP + 1) * width); states[latest] and states[before] hold [R, T] of the
     cells done one and two steps ago: block 0 is the row above the strip, block q + 1 the strip's
     row q, so that row q reads its diagonal, upper and left predecessors in blocks q (before),
     q (latest) and q + 1 (latest). The cells' R and T go to blocks 1..STRIP of states[new].
-    cost : (WIDTH,) D of the cells. Omega of row q is (omega_base + 2 q)^2. weights : (3, WIDTH).
-    Rows outside the grid (a strip's skewed ends, unused lanes) are computed too and ignored by
-    the caller. A constant trip count, and the branch on `single` written inside the loop, are
-    what let LLVM vectorise it (helpers inlined into it keep it scalar).
+    cost : (STRIP * width,) D of the cells. Omega of row q is (omega_base + 2 q)^2.
+    weights : (3, STRIP * width). Rows outside the grid (a strip's skewed ends, unused lanes)
+    are computed too and ignored by the caller. A constant trip count (`width` is a compile-time
+    literal), and the branch on `single` written inside the loop, are what let LLVM vectorise it
+    (helpers inlined into it keep it scalar).
     """
     inverse_gamma = 1.0 / gamma
-    for k in range(WIDTH):
-        diagonal, up, left = states[before, 0, k], states[latest, 0, k], states[latest, 0, LANES + k]
+    for k in range(STRIP * width):
+        diagonal, up, left = states[before, 0, k], states[latest, 0, k], states[latest, 0, width + k]
         if single:
             value, w0, w1, w2 = softmin3_single(diagonal, up, left, gamma, inverse_gamma)
         else:
             value, w0, w1, w2 = softmin3(diagonal, up, left, gamma)
-        distance = np.float64(omega_base + 2 * (k // LANES))
-        states[new, 0, LANES + k] = cost[k] + value
-        states[new, 1, LANES + k] = (
+        distance = np.float64(omega_base + 2 * (k // width))
+        states[new, 0, width + k] = cost[k] + value
+        states[new, 1, width + k] = (
             distance * distance
             + w0 * states[before, 1, k]
             + w1 * states[latest, 1, k]
-            + w2 * states[latest, 1, LANES + k]
+            + w2 * states[latest, 1, width + k]
         )
         weights[0, k] = w0
         weights[1, k] = w1
@@ -72,9 +77,24 @@ def _stored_at(first, N, M, lanes, i, j):
     return (first * N * M + ((i - 1) * M + (j - 1)) * lanes) * STORED_PER_CELL
 
 
+@njit(inline="always", **KERNEL)
+def _worker_series(B, workers, worker):
+    """The series [start, stop) of one of `workers` workers: contiguous, as equal as can be."""
+    return worker * B // workers, (worker + 1) * B // workers
+
+
+@njit(inline="always", **KERNEL)
+def _chunk_of(remaining):
+    """(series, width) of a worker's next chunk when `remaining` series are left: WIDE while
+    more than HALF remain, then the narrowest width that holds the rest."""
+    if remaining > HALF:
+        return min(WIDE, remaining), WIDE
+    return remaining, HALF if remaining > QUARTER else QUARTER
+
+
 @njit(**KERNEL)
 def _series_of_chunk(x, first, lanes, out, reverse):
-    """x[first:first + lanes] (lanes, L, d) into out (d, L + 2 STRIP, LANES), float64, series
+    """x[first:first + lanes] (lanes, L, d) into out (d, L + 2 STRIP, width), float64, series
     innermost, time steps from STRIP on (in reverse order when `reverse`); the rest is zero."""
     out[:, :, :] = 0.0
     L = x.shape[1]
@@ -84,8 +104,91 @@ def _series_of_chunk(x, first, lanes, out, reverse):
                 out[f, STRIP + (L - 1 - t if reverse else t), k] = x[first + k, t, f]
 
 
+@njit(**KERNEL)
+def _forward_chunk(args, width):
+    """`dilate_forward` for the `lanes` <= `width` series from `first`, `width` at once; args :
+    (target, pred, gamma, first, lanes, store, stored, timed, values, tangents), as a tuple
+    (its star would cost `width` its literal type). True when a cost is NaN or infinite."""
+    target, pred, gamma, first, lanes, store, stored, timed, values, tangents = args
+    N, d = target.shape[1], target.shape[2]
+    M = pred.shape[1]
+    cells = STRIP * width
+    single = store.itemsize == 4  # a float32 store
+    # The series, flat per feature: row q of a strip reads target at (top + q - 1) + STRIP
+    # and, at step s, pred reversed at (M - 1 - s + q) + STRIP: both contiguous over q.
+    target_t = np.empty((d, N + 2 * STRIP, width))
+    pred_reversed = np.empty((d, M + 2 * STRIP, width))
+    _series_of_chunk(target, first, lanes, target_t, False)
+    _series_of_chunk(pred, first, lanes, pred_reversed, True)
+    target_flat = target_t.reshape((d, -1))
+    pred_flat = pred_reversed.reshape((d, -1))
+    # [R, T] of the row above the strip and of the strip's last row, columns 0..M + 1.
+    above = np.zeros((2, M + 2, width))
+    below = np.zeros((2, M + 2, width))
+    states = np.zeros((3, 2, (STRIP + 1) * width))  # latest, before, new: roles rotated each step
+    cost = np.empty(cells)
+    weights = np.empty((3, cells))
+    # The cells outside the grid cost 0: the series are padded with zeros.
+    finite_check = np.zeros(cells)
+    above[0, :, :] = INF
+    above[0, 0, :] = 0.0
+    for top in range(1, N + 1, STRIP):  # the strip's rows: top .. top + rows - 1
+        rows = min(STRIP, N - top + 1)
+        latest, before, new = 0, 1, 2  # indices, not views: no reference counting per step
+        states[latest, 0, :] = INF  # column 0 of every row, before the row starts
+        states[latest, 1, :] = 0.0
+        for k in range(width):  # row 0 first reads column 0 (diagonal) and column 1 (up)
+            states[before, 0, k] = above[0, 0, k]
+            states[latest, 0, k] = above[0, 1, k]
+            states[latest, 1, k] = above[1, 1, k]
+        below[0, 0, :] = INF
+        t0 = (top - 1 + STRIP) * width
+        for step in range(M + rows - 1):
+            p0 = (M - 1 - step + STRIP) * width
+            cost[:] = 0.0
+            for f in range(d):
+                target_cells, pred_cells = target_flat[f, t0 : t0 + cells], pred_flat[f, p0 : p0 + cells]
+                for k in range(cells):
+                    difference = target_cells[k] - pred_cells[k]
+                    cost[k] += difference * difference
+            for k in range(cells):  # per lane, not a sum, so that it vectorises
+                finite_check[k] += cost[k] - cost[k]  # NaN from the first cost that is not finite
+            _forward_block(states, latest, before, new, cost, top - step - 1, gamma, single, weights, width)
+            for q in range(STRIP):
+                j = step - q + 1
+                if j < 1:  # row q has not started: it stays at its column 0
+                    for k in range(width):
+                        states[new, 0, (q + 1) * width + k] = INF
+                        states[new, 1, (q + 1) * width + k] = 0.0
+                    continue
+                if q >= rows or j > M:
+                    continue
+                o = q * width
+                if q == rows - 1:
+                    for k in range(width):
+                        below[0, j, k] = states[new, 0, o + width + k]
+                        below[1, j, k] = states[new, 1, o + width + k]
+                if stored:
+                    cell = _stored_at(first, N, M, lanes, top + q, j)
+                    for w in range(STORED_PER_CELL if timed else WEIGHTS):
+                        out = np.uint64(cell + w * lanes)
+                        source = weights[w] if w < WEIGHTS else states[new, 1, width:]
+                        for k in range(lanes):
+                            store[out + np.uint64(k)] = source[np.uint64(o + k)]
+            column = min(step + 2, M + 1)  # what row 0 reads as up at the next step
+            for k in range(width):
+                states[new, 0, k] = above[0, column, k]
+                states[new, 1, k] = above[1, column, k]
+            latest, before, new = new, latest, before
+        above, below = below, above
+    for k in range(lanes):
+        values[first + k] = above[0, M, k]
+        tangents[first + k] = above[1, M, k]
+    return not np.all(finite_check == 0.0)
+
+
 @njit(parallel=True, **KERNEL)
-def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
+def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents, workers):
     """Soft-DTW values and <E, Omega> of every series pair, storing what the backward reads.
 
     target : (B, N, d), pred : (B, M, d), float32 or float64.
@@ -94,103 +197,53 @@ def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents):
     `_stored_at(...) + w * lanes + k` and its tangent T at w = 3 (left unwritten unless
     `timed`: a backward without the temporal term reads no T).
     values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
+    workers : the number of parallel workers (numba's threads), each with its own contiguous
+    series cut into chunks by `_chunk_of`; `dilate_backward` must be given the same number.
     Returns True when a cost is NaN or infinite (the results are then meaningless).
 
     The grid is swept in strips of STRIP rows; at step s, row q of the strip does column
     j = s - q + 1, so that the strip's cells of a step are independent and run in one block.
     """
-    B, N, d = target.shape
-    M = pred.shape[1]
-    single = store.itemsize == 4  # a float32 store
-    n_chunks = (B + LANES - 1) // LANES
-    chunks_not_finite = 0
-    for c in prange(n_chunks):
-        first = c * LANES
-        lanes = min(B, first + LANES) - first
-        # The series, flat per feature: row q of a strip reads target at (top + q - 1) + STRIP
-        # and, at step s, pred reversed at (M - 1 - s + q) + STRIP: both contiguous over q.
-        target_t = np.empty((d, N + 2 * STRIP, LANES))
-        pred_reversed = np.empty((d, M + 2 * STRIP, LANES))
-        _series_of_chunk(target, first, lanes, target_t, False)
-        _series_of_chunk(pred, first, lanes, pred_reversed, True)
-        target_flat = target_t.reshape((d, -1))
-        pred_flat = pred_reversed.reshape((d, -1))
-        # [R, T] of the row above the strip and of the strip's last row, columns 0..M + 1.
-        above = np.zeros((2, M + 2, LANES))
-        below = np.zeros((2, M + 2, LANES))
-        states = np.zeros((3, 2, (STRIP + 1) * LANES))  # latest, before, new: roles rotated each step
-        cost = np.empty(WIDTH)
-        weights = np.empty((3, WIDTH))
-        # The cells outside the grid cost 0: the series are padded with zeros.
-        finite_check = np.zeros(WIDTH)
-        above[0, :, :] = INF
-        above[0, 0, :] = 0.0
-        for top in range(1, N + 1, STRIP):  # the strip's rows: top .. top + rows - 1
-            rows = min(STRIP, N - top + 1)
-            latest, before, new = 0, 1, 2  # indices, not views: no reference counting per step
-            states[latest, 0, :] = INF  # column 0 of every row, before the row starts
-            states[latest, 1, :] = 0.0
-            for k in range(LANES):  # row 0 first reads column 0 (diagonal) and column 1 (up)
-                states[before, 0, k] = above[0, 0, k]
-                states[latest, 0, k] = above[0, 1, k]
-                states[latest, 1, k] = above[1, 1, k]
-            below[0, 0, :] = INF
-            t0 = (top - 1 + STRIP) * LANES
-            for step in range(M + rows - 1):
-                p0 = (M - 1 - step + STRIP) * LANES
-                cost[:] = 0.0
-                for f in range(d):
-                    target_cells, pred_cells = target_flat[f, t0 : t0 + WIDTH], pred_flat[f, p0 : p0 + WIDTH]
-                    for k in range(WIDTH):
-                        difference = target_cells[k] - pred_cells[k]
-                        cost[k] += difference * difference
-                for k in range(WIDTH):  # per lane, not a sum, so that it vectorises
-                    finite_check[k] += cost[k] - cost[k]  # NaN from the first cost that is not finite
-                _forward_block(states, latest, before, new, cost, top - step - 1, gamma, single, weights)
-                for q in range(STRIP):
-                    j = step - q + 1
-                    if j < 1:  # row q has not started: it stays at its column 0
-                        for k in range(LANES):
-                            states[new, 0, (q + 1) * LANES + k] = INF
-                            states[new, 1, (q + 1) * LANES + k] = 0.0
-                        continue
-                    if q >= rows or j > M:
-                        continue
-                    o = q * LANES
-                    if q == rows - 1:
-                        for k in range(LANES):
-                            below[0, j, k] = states[new, 0, o + LANES + k]
-                            below[1, j, k] = states[new, 1, o + LANES + k]
-                    if stored:
-                        cell = _stored_at(first, N, M, lanes, top + q, j)
-                        for w in range(STORED_PER_CELL if timed else WEIGHTS):
-                            out = np.uint64(cell + w * lanes)
-                            source = weights[w] if w < WEIGHTS else states[new, 1, LANES:]
-                            for k in range(lanes):
-                                store[out + np.uint64(k)] = source[np.uint64(o + k)]
-                column = min(step + 2, M + 1)  # what row 0 reads as up at the next step
-                for k in range(LANES):
-                    states[new, 0, k] = above[0, column, k]
-                    states[new, 1, k] = above[1, column, k]
-                latest, before, new = new, latest, before
-            above, below = below, above
-        for k in range(lanes):
-            values[first + k] = above[0, M, k]
-            tangents[first + k] = above[1, M, k]
-        chunks_not_finite += 0 if np.all(finite_check == 0.0) else 1
-    return chunks_not_finite > 0
+    B = target.shape[0]
+    workers_not_finite = 0
+    for worker in prange(workers):
+        first, stop = _worker_series(B, workers, worker)
+        not_finite = _forward_series(target, pred, gamma, first, stop, store, stored, timed, values, tangents)
+        workers_not_finite += 1 if not_finite else 0
+    return workers_not_finite > 0
 
 
 @njit(**KERNEL)
-def _backward_row(store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt):
+def _forward_series(target, pred, gamma, first, stop, store, stored, timed, values, tangents):
+    """`_forward_chunk` over the series [first, stop) in the chunks `_chunk_of` cuts (outside
+    the parallel loop, where the widths stay compile-time literals). True when a cost is not finite."""
+    not_finite = False
+    while first < stop:
+        lanes, width = _chunk_of(stop - first)
+        args = (target, pred, gamma, first, lanes, store, stored, timed, values, tangents)
+        # Each width is written in its own call: passed as a variable, it would not stay a literal.
+        if width == WIDE:
+            not_finite |= _forward_chunk(args, WIDE)
+        elif width == HALF:
+            not_finite |= _forward_chunk(args, HALF)
+        else:
+            not_finite |= _forward_chunk(args, QUARTER)
+        first += lanes
+    return not_finite
+
+
+@njit(**KERNEL)
+def _backward_row(
+    store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt, width
+):
     """Row i of E and E_dot, right to left, for a chunk's series, and the gradient of its cells.
 
     store : as `dilate_forward` wrote it, for the chunk from series `first`. below : row
-    i + 1 and here : row i, as [E, E_dot] per column (M + 2, 2, LANES). A successor s of cell
+    i + 1 and here : row i, as [E, E_dot] per column (M + 2, 2, width). A successor s of cell
     (i, j) gives it the weight p, passing E[s] p and, along Omega,
     p (E_dot[s] - E[s] (T - T[s] + Omega[s]) / gamma). A successor beyond the grid is read at a
     stand-in offset and weighted 0. Each cell adds G (pred_j - target_i), G = scales[0] E +
-    scales[1] E_dot, to gp[j - 1] (M, d, LANES) and its opposite to gt (d, LANES); pred_t and
+    scales[1] E_dot, to gp[j - 1] (M, d, width) and its opposite to gt (d, width); pred_t and
     target_t : the series as `_series_of_chunk` lays them out.
     Offsets are cast to np.uint64: numba then skips the negative-index wraparound, whose
     per-element select would keep LLVM from vectorising the loops over the series.
@@ -242,57 +295,79 @@ def _backward_row(store, first, i, N, M, lanes, here, below, inverse_gamma, time
                 here[j, 0, k] = e
                 here[j, 1, k] = e_dot
         for f in range(pred_t.shape[0]):
-            for k in range(LANES):
+            for k in range(width):
                 G = scales[0, k] * here[j, 0, k] + scales[1, k] * here[j, 1, k]
                 difference = pred_t[f, STRIP + j - 1, k] - target_t[f, STRIP + i - 1, k]
                 gp[j - 1, f, k] += G * difference
                 gt[f, k] -= G * difference
 
 
-@njit(parallel=True, **KERNEL)
-def dilate_backward(target, pred, gamma, store, shape_scale, time_scale, grad_target, grad_pred):
-    """Gradient of sum_b shape_scale[b] R_b[N, M] + time_scale[b] T_b[N, M] with respect to the series.
-
-    G[i, j] = shape_scale E[i, j] + time_scale E_dot[i, j] is the gradient with respect to D[i, j];
-    with D[i, j] = ||target_i - pred_j||^2 it adds 2 G (pred_j - target_i) to grad_pred[j] and the
-    opposite to grad_target[i]. store : written by `dilate_forward` for the same series.
-    grad_target : (B, N, d) or, when not wanted, (0, 0, 0); grad_pred : (B, M, d); both float64,
-    overwritten. E_dot is skipped in a chunk whose time_scale is 0.
-    """
+@njit(**KERNEL)
+def _backward_chunk(args, width):
+    """`dilate_backward` for the `lanes` <= `width` series from `first`, `width` at once; args :
+    (target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred)."""
+    target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred = args
     B, N, d = target.shape
     M = pred.shape[1]
     want_target = grad_target.shape[0] == B
     inverse_gamma = 1.0 / gamma
-    n_chunks = (B + LANES - 1) // LANES
-    for c in prange(n_chunks):
-        first = c * LANES
-        lanes = min(B, first + LANES) - first
-        # Rows i + 1 and i of [E, E_dot], columns 1..M + 1 (column M + 1 stays zero).
-        below = np.zeros((M + 2, 2, LANES))
-        here = np.zeros((M + 2, 2, LANES))
-        target_t = np.empty((d, N + 2 * STRIP, LANES))
-        pred_t = np.empty((d, M + 2 * STRIP, LANES))
-        _series_of_chunk(target, first, lanes, target_t, False)
-        _series_of_chunk(pred, first, lanes, pred_t, False)
-        gp = np.zeros((M, d, LANES))
-        gt = np.zeros((d, LANES))
-        scales = np.zeros((2, LANES))  # 2 shape_scale and 2 time_scale, per series
-        timed = False
-        for k in range(lanes):
-            scales[0, k] = 2.0 * shape_scale[first + k]
-            scales[1, k] = 2.0 * time_scale[first + k]
-            timed = timed or scales[1, k] != 0.0
-        for i in range(N, 0, -1):
-            gt[:, :] = 0.0
-            _backward_row(
-                store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt
-            )
-            if want_target:
-                for k in range(lanes):
-                    for f in range(d):
-                        grad_target[first + k, i - 1, f] = gt[f, k]
-            below, here = here, below
-        for k in range(lanes):
-            for j in range(M):
+    # Rows i + 1 and i of [E, E_dot], columns 1..M + 1 (column M + 1 stays zero).
+    below = np.zeros((M + 2, 2, width))
+    here = np.zeros((M + 2, 2, width))
+    target_t = np.empty((d, N + 2 * STRIP, width))
+    pred_t = np.empty((d, M + 2 * STRIP, width))
+    _series_of_chunk(target, first, lanes, target_t, False)
+    _series_of_chunk(pred, first, lanes, pred_t, False)
+    gp = np.zeros((M, d, width))
+    gt = np.zeros((d, width))
+    scales = np.zeros((2, width))  # 2 shape_scale and 2 time_scale, per series
+    timed = False
+    for k in range(lanes):
+        scales[0, k] = 2.0 * shape_scale[first + k]
+        scales[1, k] = 2.0 * time_scale[first + k]
+        timed = timed or scales[1, k] != 0.0
+    for i in range(N, 0, -1):
+        gt[:, :] = 0.0
+        _backward_row(
+            store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt, width
+        )
+        if want_target:
+            for k in range(lanes):
                 for f in range(d):
-                    grad_pred[first + k, j, f] = gp[j, f, k]
+                    grad_target[first + k, i - 1, f] = gt[f, k]
+        below, here = here, below
+    for k in range(lanes):
+        for j in range(M):
+            for f in range(d):
+                grad_pred[first + k, j, f] = gp[j, f, k]
+
+
+@njit(parallel=True, **KERNEL)
+def dilate_backward(target, pred, gamma, store, shape_scale, time_scale, grad_target, grad_pred, workers):
+    """Gradient of sum_b shape_scale[b] R_b[N, M] + time_scale[b] T_b[N, M] with respect to the series.
+
+    G[i, j] = shape_scale E[i, j] + time_scale E_dot[i, j] is the gradient with respect to D[i, j];
+    with D[i, j] = ||target_i - pred_j||^2 it adds 2 G (pred_j - target_i) to grad_pred[j] and the
+    opposite to grad_target[i]. store : written by `dilate_forward` for the same series with the
+    same `workers`. grad_target : (B, N, d) or, when not wanted, (0, 0, 0); grad_pred : (B, M, d);
+    both float64, overwritten. E_dot is skipped in a chunk whose time_scale is 0.
+    """
+    B = target.shape[0]
+    for worker in prange(workers):
+        first, stop = _worker_series(B, workers, worker)
+        _backward_series(target, pred, gamma, store, first, stop, shape_scale, time_scale, grad_target, grad_pred)
+
+
+@njit(**KERNEL)
+def _backward_series(target, pred, gamma, store, first, stop, shape_scale, time_scale, grad_target, grad_pred):
+    """`_backward_chunk` over the series [first, stop), in the chunks `_forward_series` used."""
+    while first < stop:
+        lanes, width = _chunk_of(stop - first)
+        args = (target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred)
+        if width == WIDE:
+            _backward_chunk(args, WIDE)
+        elif width == HALF:
+            _backward_chunk(args, HALF)
+        else:
+            _backward_chunk(args, QUARTER)
+        first += lanes

@@ -326,6 +326,7 @@ class _FusedSweeps:
         per_series = self.values_per_series * np.dtype(self.store_dtype).itemsize  # bytes
         self.group = max(1, min(B, memory_limit // per_series))  # series per backward group
         self.values, self.tangents = np.empty(B), np.empty(B)
+        self.workers = numba.get_num_threads()  # the store's layout depends on it: kept for the backward
         self.lease = None
         if differentiated and self.group == B:  # all at once: store what the backward reads
             self.lease = _scratch.Lease(((B * self.values_per_series,), self.store_dtype))
@@ -334,7 +335,7 @@ class _FusedSweeps:
             store = np.empty(0, self.store_dtype)
         with KERNEL_LOCK:
             not_finite = _fused.dilate_forward(
-                t, p, gamma, store, self.lease is not None, timed, self.values, self.tangents
+                t, p, gamma, store, self.lease is not None, timed, self.values, self.tangents, self.workers
             )
         if not_finite:
             check_finite(pred, "pred")
@@ -351,7 +352,8 @@ class _FusedSweeps:
         with KERNEL_LOCK:
             if self.lease is not None:
                 store = self.lease.arrays[0]
-                _fused.dilate_backward(t, p, self.gamma, store, shape_scale, time_scale, grad_target, grad_pred)
+                args = (store, shape_scale, time_scale, grad_target, grad_pred, self.workers)
+                _fused.dilate_backward(t, p, self.gamma, *args)
             else:
                 values, tangents = np.empty(self.group), np.empty(self.group)
                 work = _scratch.Lease(((self.group * self.values_per_series,), self.store_dtype))
@@ -360,10 +362,10 @@ class _FusedSweeps:
                     part = slice(first, min(B, first + self.group))
                     n = part.stop - first
                     _fused.dilate_forward(
-                        t[part], p[part], self.gamma, store, True, self.timed, values[:n], tangents[:n]
+                        t[part], p[part], self.gamma, store, True, self.timed, values[:n], tangents[:n], self.workers
                     )
                     target_part = grad_target[part] if want_target else grad_target
-                    args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part])
+                    args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part], self.workers)
                     _fused.dilate_backward(t[part], p[part], self.gamma, *args)
         self.lease = None  # the store goes back to the pool
         grad_target = torch.from_numpy(grad_target).to(target.dtype) if want_target else None

@@ -7,7 +7,7 @@ from tslearn.metrics import dtw_path
 from tslearn.metrics import soft_dtw as tslearn_soft_dtw
 from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
 
-from dilate_core import _kernels, losses
+from dilate_core import _fused, _kernels, losses
 from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw, soft_dtw_series
 from tests import naive
 
@@ -197,6 +197,38 @@ def test_the_fused_cpu_dilate_equals_the_sweeps_through_the_cost_matrix(B, N, M,
     sweeps = _dilate_and_gradients(pred, target, weights, alpha=0.4, gamma=0.05, backend="torch")
     for ours, theirs in zip([*fused[0], *fused[1]], [*sweeps[0], *sweeps[1]], strict=True):
         torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_is_shared(dtype):
+    # Each worker cuts its share into chunks of 16, 8 or 4 series (`_fused._chunk_of`): 45
+    # series over 1, 2, 3, 5 and 7 workers take every width, full and partial, and shares of 0.
+    B, N, M, d = 45, 9, 7, 2
+    target, pred = (
+        np.random.default_rng(seed).standard_normal((B, L, d)).astype(dtype) for seed, L in ((1, N), (2, M))
+    )
+    shape_scale, time_scale = np.linspace(0.5, 1.5, B), np.linspace(-1.0, 1.0, B)
+
+    def run(workers):
+        store = np.empty(B * N * M * _fused.STORED_PER_CELL, dtype)
+        values, tangents = np.empty(B), np.empty(B)
+        assert not _fused.dilate_forward(target, pred, 0.1, store, True, True, values, tangents, workers)
+        grad_target, grad_pred = np.empty((B, N, d)), np.empty((B, M, d))
+        _fused.dilate_backward(target, pred, 0.1, store, shape_scale, time_scale, grad_target, grad_pred, workers)
+        return values, tangents, grad_target, grad_pred
+
+    alone = run(1)
+    for workers in (2, 3, 5, 7):
+        for ours, theirs in zip(run(workers), alone, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+    for b in (0, 21, 22, 44):  # a not-finite value is found in any chunk of any worker
+        bad = pred.copy()
+        bad[b, M - 1, d - 1] = np.nan
+        for workers in (1, 2, 3, 7):
+            flags = _fused.dilate_forward(
+                target, bad, 0.1, np.empty(0, dtype), False, True, np.empty(B), np.empty(B), workers
+            )
+            assert flags, (b, workers)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
