@@ -312,12 +312,14 @@ class _FusedSweeps:
     """The fused kernels of `_fused` on a batch of series pairs, on the CPU: no cost matrix.
 
     Construction runs the forward sweep: `values` (R[N, M]) and `tangents` (<E, Omega>), (B,)
-    float64. When `differentiated`, it keeps what `gradients` reads (only the softmin weights
-    when not `timed`, i.e. when the backward will have no temporal term).
+    float64. When `differentiated`, it keeps what `gradients` reads: the series as the kernels
+    take them, and the softmin weights (and tangents when `timed`, i.e. when the backward will
+    have a temporal term).
     """
 
     def __init__(self, pred, target, gamma, memory_limit, differentiated, timed):
-        p, t = _kernel_input(pred), _kernel_input(target)
+        p, t = self.series = _kernel_input(pred), _kernel_input(target)
+        self.dtypes = pred.dtype, target.dtype
         B, N, _ = t.shape
         M = p.shape[1]
         self.gamma, self.timed = gamma, timed
@@ -342,13 +344,15 @@ class _FusedSweeps:
             check_finite(target, "target")
             raise NotFiniteError("D")  # finite series, overflowing costs
 
-    def gradients(self, pred, target, shape_scale, time_scale, want_target):
-        """Gradients of sum_b shape_scale[b] values[b] + time_scale[b] tangents[b] as tensors:
-        pred's (B, M, d) and target's (B, N, d), or None for target's when not `want_target`."""
-        p, t = _kernel_input(pred), _kernel_input(target)
+    def gradients(self, shape_scale, time_scale, want_target):
+        """Gradients of sum_b shape_scale[b] values[b] + time_scale[b] tangents[b] as tensors
+        of the series' dtypes: pred's (B, M, d) and target's (B, N, d), or None for target's
+        when not `want_target`. The kernels write float32 and float64 gradients as they are."""
+        p, t = self.series
         B, N, d = t.shape
-        grad_pred = np.empty((B, p.shape[1], d))
-        grad_target = np.empty((B, N, d)) if want_target else np.empty((0, 0, 0))
+        pred_dtype, target_dtype = (np.float32 if x == torch.float32 else np.float64 for x in self.dtypes)
+        grad_pred = np.empty((B, p.shape[1], d), pred_dtype)
+        grad_target = np.empty((B, N, d), target_dtype) if want_target else np.empty((0, 0, 0), pred_dtype)
         with KERNEL_LOCK:
             if self.lease is not None:
                 store = self.lease.arrays[0]
@@ -368,8 +372,8 @@ class _FusedSweeps:
                     args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part], self.workers)
                     _fused.dilate_backward(t[part], p[part], self.gamma, *args)
         self.lease = None  # the store goes back to the pool
-        grad_target = torch.from_numpy(grad_target).to(target.dtype) if want_target else None
-        return torch.from_numpy(grad_pred).to(pred.dtype), grad_target
+        grad_target = torch.from_numpy(grad_target).to(self.dtypes[1]) if want_target else None
+        return torch.from_numpy(grad_pred).to(self.dtypes[0]), grad_target
 
 
 def _representable(values, dtype: torch.dtype) -> bool:
@@ -398,13 +402,13 @@ class _FusedDILATE(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss, grad_shape, grad_temporal):
-        pred, target = ctx.saved_tensors
+        pred, target = ctx.saved_tensors  # unpacked to check they were not changed in place
         B, N, M = target.shape[0], target.shape[1], pred.shape[1]
         g_loss, g_shape, g_time = (0.0 if g is None else float(g) for g in (grad_loss, grad_shape, grad_temporal))
         # d loss = sum_b (alpha g_loss + g_shape) / B dR_b + ((1 - alpha) g_loss + g_time) / (B N M) dT_b
         shape_scale = np.full(B, (ctx.alpha * g_loss + g_shape) / B)
         time_scale = np.full(B, ((1 - ctx.alpha) * g_loss + g_time) / (B * N * M))
-        grads = ctx.sweeps.gradients(pred, target, shape_scale, time_scale, ctx.needs_input_grad[1])
+        grads = ctx.sweeps.gradients(shape_scale, time_scale, ctx.needs_input_grad[1])
         return (*grads, None, None, None, None)
 
 
@@ -423,9 +427,9 @@ class _FusedSoftDTW(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_values):
-        pred, target = ctx.saved_tensors
+        ctx.saved_tensors  # noqa: B018 (unpacked to check the series were not changed in place)
         shape_scale = grad_values.detach().double().contiguous().numpy()
-        grads = ctx.sweeps.gradients(pred, target, shape_scale, np.zeros(len(shape_scale)), ctx.needs_input_grad[1])
+        grads = ctx.sweeps.gradients(shape_scale, np.zeros(len(shape_scale)), ctx.needs_input_grad[1])
         return (*grads, None, None, None)
 
 

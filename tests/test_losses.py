@@ -580,3 +580,15 @@ def test_dilate_t_band_forbids_the_shifts_outside_it():
 def test_dilate_t_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         losses.dilate_t_loss(torch.rand(1, 5, 1), torch.rand(1, 3, 1), **kwargs)
+
+
+@pytest.mark.parametrize("loss", ["dilate", "soft_dtw_series"])
+def test_series_changed_in_place_before_the_backward_are_refused(loss):
+    # The fused backward reads the series the forward kept (views of the caller's memory when
+    # the dtype allows): a change in between would give gradients of other series than the loss's.
+    pred, target = random_series(3, 6, 1, seed=60).float().requires_grad_(True), random_series(3, 6, 1, seed=61).float()
+    value = dilate_loss(pred, target)[0] if loss == "dilate" else soft_dtw_series(pred, target).sum()
+    with torch.no_grad():
+        pred.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        value.backward()
