@@ -17,6 +17,7 @@ cell of B*N*M (it includes the work arrays that the pool then keeps for the next
 
 import argparse
 import importlib
+import multiprocessing
 import os
 import re
 import statistics
@@ -169,11 +170,16 @@ def main():
         row += f" | {ns_per_cell:>20.1f} | {memory:>16.0f}"
         print(row, flush=True)
     if not args.quick:
-        largest_batch()
+        # In a process of its own: memory the rows above freed stays resident here, and a
+        # call that reuses it would read as adding none.
+        child = multiprocessing.get_context("spawn").Process(target=largest_batch)
+        child.start()
+        child.join()
 
 
 def largest_batch() -> None:
     """DILATE forward+backward at B = 32, N = M = 2000, where the default memory limit splits the batch."""
+    dilate_core.warmup()
     for dtype in (torch.float32, torch.float64):
         generator = torch.Generator().manual_seed(0)
         pred = torch.rand(32, 2000, 1, generator=generator, dtype=dtype).requires_grad_(True)
@@ -181,8 +187,14 @@ def largest_batch() -> None:
         step = forward_backward(lambda p, t: dilate_loss(p, t, ALPHA, GAMMA)[0], pred, target)
         start = time.perf_counter()
         extra = peak_extra_bytes(step)
-        seconds = time.perf_counter() - start
-        print(f"B=32, N=M=2000, {str(dtype)[6:]}: {seconds:.2f} s, peak added memory {extra / 2**30:.2f} GiB")
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        step()  # its work arrays come from the pool now
+        again = time.perf_counter() - start
+        print(
+            f"B=32, N=M=2000, {str(dtype)[6:]}: first call {first:.2f} s, peak added memory "
+            f"{extra / 2**30:.2f} GiB; next call {again:.2f} s"
+        )
 
 
 if __name__ == "__main__":
