@@ -28,9 +28,9 @@ from numba import njit, prange
 from dilate_core._kernels import INF, KERNEL, softmin3, softmin3_single
 
 # Series per chunk: WIDE, two AVX-512 vectors of float64, for which LLVM emits its best loop;
-# a worker's last few series go in a chunk of HALF or QUARTER, which costs about 0.6 or 0.4
-# of a wide one at N = M = 20 rather than all of it.
-WIDE, HALF, QUARTER = 16, 8, 4
+# a worker's last few series go in chunks of NARROW, each of which costs about 0.4 of a wide
+# one at N = M = 20. Each width is compiled on its own (more widths, longer first compile).
+WIDE, NARROW = 16, 4
 WEIGHTS = 3  # softmin weights stored per cell: diagonal, from above, from the left
 STORED_PER_CELL = WEIGHTS + 1  # and the tangent T
 STRIP = 4  # rows swept together by the forward, one cell each per step: independent work per step
@@ -86,10 +86,10 @@ def _worker_series(B, workers, worker):
 @njit(inline="always", **KERNEL)
 def _chunk_of(remaining):
     """(series, width) of a worker's next chunk when `remaining` series are left: WIDE while
-    more than HALF remain, then the narrowest width that holds the rest."""
-    if remaining > HALF:
+    more than 2 NARROW remain (two narrow chunks cost about as much as a wide one), then NARROW."""
+    if remaining > 2 * NARROW:
         return min(WIDE, remaining), WIDE
-    return remaining, HALF if remaining > QUARTER else QUARTER
+    return min(NARROW, remaining), NARROW
 
 
 @njit(**KERNEL)
@@ -224,10 +224,8 @@ def _forward_series(target, pred, gamma, first, stop, store, stored, timed, valu
         # Each width is written in its own call: passed as a variable, it would not stay a literal.
         if width == WIDE:
             not_finite |= _forward_chunk(args, WIDE)
-        elif width == HALF:
-            not_finite |= _forward_chunk(args, HALF)
         else:
-            not_finite |= _forward_chunk(args, QUARTER)
+            not_finite |= _forward_chunk(args, NARROW)
         first += lanes
     return not_finite
 
@@ -366,8 +364,6 @@ def _backward_series(target, pred, gamma, store, first, stop, shape_scale, time_
         args = (target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred)
         if width == WIDE:
             _backward_chunk(args, WIDE)
-        elif width == HALF:
-            _backward_chunk(args, HALF)
         else:
-            _backward_chunk(args, QUARTER)
+            _backward_chunk(args, NARROW)
         first += lanes

@@ -201,8 +201,8 @@ def test_the_fused_cpu_dilate_equals_the_sweeps_through_the_cost_matrix(B, N, M,
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_is_shared(dtype):
-    # Each worker cuts its share into chunks of 16, 8 or 4 series (`_fused._chunk_of`): 45
-    # series over 1, 2, 3, 5 and 7 workers take every width, full and partial, and shares of 0.
+    # Each worker cuts its share into chunks of 16 or 4 series (`_fused._chunk_of`): 45
+    # series over 1 to 64 workers take both widths, full and partial, and shares of none.
     B, N, M, d = 45, 9, 7, 2
     target, pred = (
         np.random.default_rng(seed).standard_normal((B, L, d)).astype(dtype) for seed, L in ((1, N), (2, M))
@@ -218,13 +218,13 @@ def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_i
         return values, tangents, grad_target, grad_pred
 
     alone = run(1)
-    for workers in (2, 3, 5, 7):
+    for workers in (2, 3, 5, 7, 64):
         for ours, theirs in zip(run(workers), alone, strict=True):
             np.testing.assert_array_equal(ours, theirs)
     for b in (0, 21, 22, 44):  # a not-finite value is found in any chunk of any worker
         bad = pred.copy()
         bad[b, M - 1, d - 1] = np.nan
-        for workers in (1, 2, 3, 7):
+        for workers in (1, 2, 3, 7, 64):
             flags = _fused.dilate_forward(
                 target, bad, 0.1, np.empty(0, dtype), False, True, np.empty(B), np.empty(B), workers
             )
