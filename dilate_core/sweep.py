@@ -369,8 +369,21 @@ def verdict(ours: tuple[float, float], reported: tuple[float, float]) -> str:
     return "consistent" if abs(m1 - m2) < 2 * math.hypot(s1, s2) else "differs"
 
 
+NOT_COMPARABLE = "not comparable"  # the verdict of a model trained at other loss parameters than the paper's
+
+
+def comparable(loss: str, settings: dict) -> bool:
+    """Whether a model trained with `loss` under `settings` had the loss parameters of the
+    paper's tables (paper.PAPER_LOSS_PARAMETERS), those its loss reads."""
+    return all(
+        math.isclose(settings.get(name, SETTINGS[name].default), paper.PAPER_LOSS_PARAMETERS[name])
+        for name in paper.parameters_read(loss)
+    )
+
+
 def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
-    """One row per cell, protocol, loss and metric: mean ± std over its runs, beside the paper's."""
+    """One row per cell, protocol, loss and metric: mean ± std over its runs, beside the paper's,
+    with a verdict where the model was trained as the paper's were (`comparable`)."""
     rows = []
     for entry in cells:
         settings = sweep.settings | entry.cell
@@ -384,10 +397,15 @@ def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
                     scale = paper.scales(dataset, external=True)[metric]
                     row |= {"scale": scale, "runs": len(values), "mean": mean, "std": std}
                     paper_value = reported.get((metric, loss))
+                    judged = ""
+                    if paper_value and not comparable(loss, settings):
+                        judged = NOT_COMPARABLE
+                    elif paper_value and len(values) > 1:
+                        judged = verdict((mean, std), paper_value)
                     row |= {
                         "paper_mean": paper_value[0] if paper_value else None,
                         "paper_std": paper_value[1] if paper_value else None,
-                        "verdict": verdict((mean, std), paper_value) if paper_value and len(values) > 1 else "",
+                        "verdict": judged,
                     }
                     rows.append(row)
     return rows
@@ -428,7 +446,9 @@ def duration_text(seconds: float) -> str:
 def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command: str | None = None) -> str:
     done = sum(entry.runs for entry in cells)
     seconds = [value for entry in cells for value in entry.seconds]
-    judged = [row["verdict"] for row in rows if row["verdict"]]
+    judged = [row["verdict"] for row in rows if row["verdict"] in ("consistent", "differs")]
+    unjudged = any(row["verdict"] == NOT_COMPARABLE for row in rows)
+    paper_parameters = ", ".join(f"{name} {value:g}" for name, value in paper.PAPER_LOSS_PARAMETERS.items())
     epochs = sweep.settings.get("epochs", SETTINGS["epochs"].default)
     patience = sweep.settings.get("patience", 0)
     lines = [
@@ -440,10 +460,21 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
             if seconds
             else []
         ),
-        f"Consistent with the paper: {judged.count('consistent')} of {len(judged)} values it reports."
-        if judged
-        else "No value of the paper to compare with (or a single run per cell).",
-        "",
+        *(
+            [f"Consistent with the paper: {judged.count('consistent')} of {len(judged)} values it reports.", ""]
+            if judged
+            else []
+        ),
+        *(
+            [
+                f"Models trained at other loss parameters than the paper's ({paper_parameters}) show its values "
+                "beside theirs, not judged.",
+                "",
+            ]
+            if unjudged
+            else []
+        ),
+        *([] if judged or unjudged else ["No value of the paper to compare with (or a single run per cell).", ""]),
         f"Fixed settings: `{json.dumps(sweep.settings, sort_keys=True)}`; grid: `{json.dumps(sweep.grid)}`.",
         f"Up to {epochs} epochs per run"
         + (f", early stopping after {patience} evaluations without a lower validation loss." if patience else "."),
@@ -480,8 +511,9 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
                     if row["runs"] != entry.runs:
                         text += f" ({row['runs']} runs)"
                     if row["paper_mean"] is not None:
-                        text += f" (paper {row['paper_mean']:.3g} ± {row['paper_std']:.2g}"
-                        text += f", {row['verdict']})" if row["verdict"] else ")"
+                        at = f", at {paper_parameters}:" if row["verdict"] == NOT_COMPARABLE else ""
+                        text += f" (paper{at} {row['paper_mean']:.3g} ± {row['paper_std']:.2g}"
+                        text += f", {row['verdict']})" if row["verdict"] in ("consistent", "differs") else ")"
                     texts.append(text)
                 lines.append(f"| {METRIC_LABELS[metric]} | " + " | ".join(texts) + " |")
         lines.append("")

@@ -162,6 +162,36 @@ def test_each_finished_task_is_in_the_store_at_once(tmp_path):
     assert count == 1
 
 
+def test_only_models_trained_at_the_papers_alpha_and_gamma_are_judged_against_its_values():
+    # Figure 5(b) trains DILATE at every alpha: the paper's Table 1 value is for alpha = 0.5 only.
+    plan = Sweep({"model": "seq2seq"}, {"alpha": [0.5, 0.0], "gamma": [0.01, 0.1]}, runs=2)
+    scores = {"mse": 1.21, "dtw": 23.1, "tdi": 14.5}  # at the paper's scale: near Table 1's DILATE, synthetic Seq2Seq
+    rows = [
+        {
+            "key": task.key,
+            "cell": task.cell,
+            "result": {"epochs": 5, "seconds": 1.0, "metrics": {"best": {"mse": scores, "dilate": scores}}},
+        }
+        for task in plan.tasks()
+    ]
+    table = sweeps.summary_rows(plan, sweeps.collect(plan, rows))
+    verdicts = {(r["alpha"], r["gamma"], r["loss"]): r["verdict"] for r in table if r["metric"] == "tdi"}
+    assert verdicts == {
+        (0.5, 0.01, "dilate"): "consistent",
+        (0.0, 0.01, "dilate"): "not comparable",
+        (0.5, 0.1, "dilate"): "not comparable",
+        (0.0, 0.1, "dilate"): "not comparable",
+        **{(alpha, gamma, "mse"): "differs" for alpha in (0.5, 0.0) for gamma in (0.01, 0.1)},  # reads neither
+    }
+    markdown = sweeps.summary_markdown(plan, sweeps.collect(plan, rows), table)
+    assert "Consistent with the paper: 11 of 15 values it reports." in markdown  # 3 metrics x (4 MSE + 1 DILATE)
+    assert "not judged" in markdown
+    assert (
+        "| TDI | 14.5 ± 0 (paper 17.2 ± 1.2, differs) | 14.5 ± 0 (paper, at alpha 0.5, gamma 0.01: 14.8 ± 1.3) |"
+        in markdown
+    )
+
+
 def test_verdict_compares_means_within_twice_the_combined_spread():
     assert verdict((1.0, 0.3), (1.8, 0.3)) == "consistent"  # 0.8 < 2 * 0.424
     assert verdict((1.0, 0.3), (2.0, 0.3)) == "differs"  # 1.0 > 0.849
