@@ -249,10 +249,12 @@ def speedup(k, ours, reported: dict[int, float]) -> go.Figure:
     return _layout(fig, 320)
 
 
-def alpha_influence(rows) -> go.Figure:
-    """Figure 5(b): DILATE's test MSE, DTW and TDI (mean ± std over seeds) against alpha.
+def alpha_influence(rows, paper_alpha: float = 0.5) -> go.Figure:
+    """Figure 5(b): DILATE's test MSE, DTW and TDI (mean ± std over seeds) against alpha, with
+    the paper's Table 1 value at the alpha it was trained with, where the rows carry it.
 
-    rows: a sweep summary's rows (a DataFrame with alpha, loss, metric, scale, mean, std)."""
+    rows: a sweep summary's rows (a DataFrame with alpha, loss, metric, scale, mean, std,
+    paper_mean, paper_std)."""
     rows = rows[rows["loss"] == "dilate"].sort_values("alpha")
     fig = make_subplots(rows=1, cols=3, subplot_titles=[f"test {label}" for label in METRICS.values()])
     for col, metric in enumerate(METRICS, start=1):
@@ -267,6 +269,19 @@ def alpha_influence(rows) -> go.Figure:
             row=1,
             col=col,
         )
+        reported = part.dropna(subset=["paper_mean"])
+        if len(reported):
+            fig.add_scatter(
+                x=[paper_alpha],
+                y=[reported["paper_mean"].iloc[0]],
+                error_y={"type": "data", "array": [reported["paper_std"].iloc[0]]},
+                mode="markers",
+                marker={"symbol": "diamond", "size": 10, "color": "black"},
+                name="the paper (Table 1)",
+                showlegend=col == 1,
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(title_text="alpha")
     return _layout(fig, 300)
 

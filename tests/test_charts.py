@@ -3,10 +3,14 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from dilate_core import paper
 from explorer import charts
+
+FIGURE5B_SUMMARY = paper.RESULTS / "figure5b_alpha" / "summary.csv"
 
 REPORTS = [
     {"epoch": e, "train": {n: {"loss": 1.0 / e} for n in ("mse", "soft_dtw", "dilate")},
@@ -72,6 +76,21 @@ def test_metric_distributions_one_box_per_loss_and_metric():
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="kaleido needs Debian's chromium")
+def test_alpha_influence_draws_ours_by_alpha_and_the_papers_table1_value_at_its_alpha():
+    rows = pd.read_csv(FIGURE5B_SUMMARY)  # the committed Figure 5(b) summary, as the Paper page reads it
+    fig = charts.alpha_influence(rows[rows["protocol"] == "best"])
+    ours = [trace for trace in fig.data if trace.mode == "lines+markers"]
+    reported = [trace for trace in fig.data if trace.name == "the paper (Table 1)"]
+    assert len(ours) == 3 and all(list(trace.x) == sorted(trace.x) for trace in ours)
+    # Table 1, synthetic Seq2Seq, DILATE: MSE x100, DTW x100, TDI x10, at alpha 0.5
+    assert [(list(t.x), list(t.y), list(t.error_y.array)) for t in reported] == [
+        ([0.5], [1.21], [0.13]),
+        ([0.5], [23.1], [2.44]),
+        ([0.5], [14.8], [1.29]),
+    ]
+    assert [t.showlegend for t in reported] == [True, False, False]
+
+
 def test_figures_export_as_png_with_the_systems_chromium():
     png = charts.soft_alignment(np.eye(3), 0.1).to_image(format="png", width=300, height=200)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

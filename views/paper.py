@@ -47,7 +47,7 @@ def alpha_section(experiment: paper.Experiment) -> None:
     if summary.exists():
         rows = pd.read_csv(summary)
         rows = rows[rows["protocol"] == rows["protocol"].iloc[-1]]  # best validation weights where present
-        st.plotly_chart(charts.alpha_influence(rows))
+        st.plotly_chart(charts.alpha_influence(rows, paper.PAPER_LOSS_PARAMETERS["alpha"]))
 
 
 def experiment_section(experiment: paper.Experiment) -> None:
