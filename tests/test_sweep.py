@@ -13,6 +13,7 @@ import pytest
 
 from dilate_core import sweep as sweeps
 from dilate_core.cli import main
+from dilate_core.settings import LOSSES
 from dilate_core.sweep import LocalExecutor, Store, Sweep, duration_text, run_sweep, train_task, verdict
 
 TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
@@ -170,7 +171,7 @@ def test_only_models_trained_at_the_papers_alpha_and_gamma_are_judged_against_it
         {
             "key": task.key,
             "cell": task.cell,
-            "result": {"epochs": 5, "seconds": 1.0, "metrics": {"best": {"mse": scores, "dilate": scores}}},
+            "result": {"epochs": 5, "seconds": 1.0, "metrics": {"best": dict.fromkeys(LOSSES, scores)}},
         }
         for task in plan.tasks()
     ]
@@ -182,14 +183,17 @@ def test_only_models_trained_at_the_papers_alpha_and_gamma_are_judged_against_it
         (0.5, 0.1, "dilate"): "not comparable",
         (0.0, 0.1, "dilate"): "not comparable",
         **{(alpha, gamma, "mse"): "differs" for alpha in (0.5, 0.0) for gamma in (0.01, 0.1)},  # reads neither
+        **{(alpha, 0.01, "soft_dtw"): "consistent" for alpha in (0.5, 0.0)},  # reads gamma only
+        **{(alpha, 0.1, "soft_dtw"): "not comparable" for alpha in (0.5, 0.0)},
     }
     markdown = sweeps.summary_markdown(plan, sweeps.collect(plan, rows), table)
-    assert "Consistent with the paper: 11 of 15 values it reports." in markdown  # 3 metrics x (4 MSE + 1 DILATE)
+    # 3 metrics x (4 MSE + 2 soft-DTW + 1 DILATE); only soft-DTW's MSE (paper 2.31 ± 0.45) differs of theirs
+    assert "Consistent with the paper: 15 of 21 values it reports." in markdown
     assert "not judged" in markdown
-    assert (
-        "| TDI | 14.5 ± 0 (paper 17.2 ± 1.2, differs) | 14.5 ± 0 (paper, at alpha 0.5, gamma 0.01: 14.8 ± 1.3) |"
-        in markdown
+    alpha_0 = (
+        "| TDI | 14.5 ± 0 (paper 17.2 ± 1.2, differs) | 14.5 ± 0 (paper 20 ± 3.7, consistent) | 14.5 ± 0 (paper, at"
     )
+    assert alpha_0 + " alpha 0.5, gamma 0.01: 14.8 ± 1.3) |" in markdown  # MSE, soft-DTW, DILATE at alpha 0
 
 
 def test_verdict_compares_means_within_twice_the_combined_spread():
