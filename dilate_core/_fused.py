@@ -86,7 +86,7 @@ def _worker_series(B, workers, worker):
 @njit(inline="always", **KERNEL)
 def _chunk_of(remaining):
     """(series, width) of a worker's next chunk when `remaining` series are left: WIDE while
-    more than 2 NARROW remain (two narrow chunks cost about as much as a wide one), then NARROW."""
+    more than 2 NARROW remain (two narrow chunks cost about three quarters of a wide one), then NARROW."""
     if remaining > 2 * NARROW:
         return min(WIDE, remaining), WIDE
     return min(NARROW, remaining), NARROW
