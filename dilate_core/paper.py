@@ -21,12 +21,12 @@ SWEEPS, RESULTS = ROOT / "sweeps", ROOT / "results"  # an experiment's sweep fil
 # a model trained at others (Figure 5(b)'s alpha, a sweep over gamma) is shown beside the paper's
 # values but not judged against them. The MSE loss reads neither.
 PAPER_LOSS_PARAMETERS = {"alpha": 0.5, "gamma": 0.01}
-_READ_BY = {"alpha": ("dilate", "dilate_t_weighted", "dilate_t_band")}  # gamma: every loss but MSE
+_PARAMETERS_READ = {"mse": (), "soft_dtw": ("gamma",), "sdtw_div": ("gamma",)}  # DILATE and DILATE_t: both
 
 
 def parameters_read(loss: str) -> tuple[str, ...]:
     """The paper's loss parameters (PAPER_LOSS_PARAMETERS) that training with `loss` depends on."""
-    return tuple(name for name in PAPER_LOSS_PARAMETERS if loss != "mse" and loss in _READ_BY.get(name, (loss,)))
+    return _PARAMETERS_READ.get(loss, tuple(PAPER_LOSS_PARAMETERS))
 
 
 SCALES = {"mse": 100.0, "dtw": 100.0, "tdi": 10.0}  # as Table 1 prints them, but for ...

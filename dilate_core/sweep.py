@@ -369,6 +369,7 @@ def verdict(ours: tuple[float, float], reported: tuple[float, float]) -> str:
     return "consistent" if abs(m1 - m2) < 2 * math.hypot(s1, s2) else "differs"
 
 
+JUDGED = ("consistent", "differs")  # the verdicts `verdict` gives
 NOT_COMPARABLE = "not comparable"  # the verdict of a model trained at other loss parameters than the paper's
 
 
@@ -446,7 +447,7 @@ def duration_text(seconds: float) -> str:
 def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command: str | None = None) -> str:
     done = sum(entry.runs for entry in cells)
     seconds = [value for entry in cells for value in entry.seconds]
-    judged = [row["verdict"] for row in rows if row["verdict"] in ("consistent", "differs")]
+    judged = [row["verdict"] for row in rows if row["verdict"] in JUDGED]
     unjudged = any(row["verdict"] == NOT_COMPARABLE for row in rows)
     paper_parameters = ", ".join(f"{name} {value:g}" for name, value in paper.PAPER_LOSS_PARAMETERS.items())
     epochs = sweep.settings.get("epochs", SETTINGS["epochs"].default)
@@ -513,7 +514,7 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
                     if row["paper_mean"] is not None:
                         at = f", at {paper_parameters}:" if row["verdict"] == NOT_COMPARABLE else ""
                         text += f" (paper{at} {row['paper_mean']:.3g} ± {row['paper_std']:.2g}"
-                        text += f", {row['verdict']})" if row["verdict"] in ("consistent", "differs") else ")"
+                        text += f", {row['verdict']})" if row["verdict"] in JUDGED else ")"
                     texts.append(text)
                 lines.append(f"| {METRIC_LABELS[metric]} | " + " | ".join(texts) + " |")
         lines.append("")
