@@ -24,6 +24,11 @@ PAPER_LOSS_PARAMETERS = {"alpha": 0.5, "gamma": 0.01}
 _PARAMETERS_READ = {"mse": (), "soft_dtw": ("gamma",), "sdtw_div": ("gamma",)}  # DILATE and DILATE_t: both
 
 
+def loss_parameters_text() -> str:
+    """'alpha 0.5, gamma 0.01': PAPER_LOSS_PARAMETERS as the summaries and the Paper page write them."""
+    return ", ".join(f"{name} {value:g}" for name, value in PAPER_LOSS_PARAMETERS.items())
+
+
 def parameters_read(loss: str) -> tuple[str, ...]:
     """The paper's loss parameters (PAPER_LOSS_PARAMETERS) that training with `loss` depends on."""
     return _PARAMETERS_READ.get(loss, tuple(PAPER_LOSS_PARAMETERS))

@@ -449,7 +449,7 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
     seconds = [value for entry in cells for value in entry.seconds]
     judged = [row["verdict"] for row in rows if row["verdict"] in JUDGED]
     unjudged = any(row["verdict"] == NOT_COMPARABLE for row in rows)
-    paper_parameters = ", ".join(f"{name} {value:g}" for name, value in paper.PAPER_LOSS_PARAMETERS.items())
+    paper_parameters = paper.loss_parameters_text()
     epochs = sweep.settings.get("epochs", SETTINGS["epochs"].default)
     patience = sweep.settings.get("patience", 0)
     lines = [

@@ -249,7 +249,7 @@ def speedup(k, ours, reported: dict[int, float]) -> go.Figure:
     return _layout(fig, 320)
 
 
-def alpha_influence(rows, paper_alpha: float = 0.5) -> go.Figure:
+def alpha_influence(rows, paper_alpha: float) -> go.Figure:
     """Figure 5(b): DILATE's test MSE, DTW and TDI (mean ± std over seeds) against alpha, with
     the paper's Table 1 value at the alpha it was trained with, where the rows carry it.
 

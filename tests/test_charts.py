@@ -75,10 +75,9 @@ def test_metric_distributions_one_box_per_loss_and_metric():
     assert len(fig.data) == 6 and all(trace.type == "box" for trace in fig.data)
 
 
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="kaleido needs Debian's chromium")
 def test_alpha_influence_draws_ours_by_alpha_and_the_papers_table1_value_at_its_alpha():
     rows = pd.read_csv(FIGURE5B_SUMMARY)  # the committed Figure 5(b) summary, as the Paper page reads it
-    fig = charts.alpha_influence(rows[rows["protocol"] == "best"])
+    fig = charts.alpha_influence(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
     ours = [trace for trace in fig.data if trace.mode == "lines+markers"]
     reported = [trace for trace in fig.data if trace.name == "the paper (Table 1)"]
     assert len(ours) == 3 and all(list(trace.x) == sorted(trace.x) for trace in ours)
@@ -91,6 +90,7 @@ def test_alpha_influence_draws_ours_by_alpha_and_the_papers_table1_value_at_its_
     assert [t.showlegend for t in reported] == [True, False, False]
 
 
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="kaleido needs Debian's chromium")
 def test_figures_export_as_png_with_the_systems_chromium():
     png = charts.soft_alignment(np.eye(3), 0.1).to_image(format="png", width=300, height=200)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

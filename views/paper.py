@@ -20,9 +20,9 @@ st.markdown(
     "Each experiment of the paper's evaluation is a sweep file under `sweeps/`, run through "
     "`python -m dilate_core sweep` (locally or on a Ray cluster); its committed results are below, ours beside "
     "the paper's with a verdict: *consistent* when the means differ by less than twice the combined standard "
-    "deviation; a model trained at other loss parameters than the paper's alpha 0.5 and gamma 0.01 (Figure 5(b), "
-    "for one) shows the paper's values beside its own, without a verdict. Results say how many runs they hold: a "
-    "sweep still running shows the runs done so far."
+    f"deviation; a model trained at other loss parameters than the paper's ({paper.loss_parameters_text()}; "
+    "Figure 5(b), for one) shows the paper's values beside its own, without a verdict. Results say how many runs "
+    "they hold: a sweep still running shows the runs done so far."
 )
 
 
