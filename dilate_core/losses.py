@@ -350,9 +350,11 @@ class _FusedSweeps:
         when not `want_target`. The kernels write float32 and float64 gradients as they are."""
         p, t = self.series
         B, N, d = t.shape
-        pred_dtype, target_dtype = (np.float32 if x == torch.float32 else np.float64 for x in self.dtypes)
-        grad_pred = np.empty((B, p.shape[1], d), pred_dtype)
-        grad_target = np.empty((B, N, d), target_dtype) if want_target else np.empty((0, 0, 0), pred_dtype)
+        pred_dtype, target_dtype = self.dtypes
+        grad_pred_tensor = torch.empty((B, p.shape[1], d), dtype=_output_dtype(pred_dtype))
+        target_shape, target_dtype = ((B, N, d), target_dtype) if want_target else ((0, 0, 0), pred_dtype)
+        grad_target_tensor = torch.empty(target_shape, dtype=_output_dtype(target_dtype))
+        grad_pred, grad_target = grad_pred_tensor.numpy(), grad_target_tensor.numpy()  # what the kernels write
         with KERNEL_LOCK:
             if self.lease is not None:
                 store = self.lease.arrays[0]
@@ -372,8 +374,8 @@ class _FusedSweeps:
                     args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part], self.workers)
                     _fused.dilate_backward(t[part], p[part], self.gamma, *args)
         self.lease = None  # the store goes back to the pool
-        grad_target = torch.from_numpy(grad_target).to(self.dtypes[1]) if want_target else None
-        return torch.from_numpy(grad_pred).to(self.dtypes[0]), grad_target
+        grad_target = grad_target_tensor.to(self.dtypes[1]) if want_target else None
+        return grad_pred_tensor.to(self.dtypes[0]), grad_target
 
 
 def _representable(values, dtype: torch.dtype) -> bool:
