@@ -246,6 +246,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Run in the sweep's process before it starts: Ctrl-C's default action. A suite started in
+    the background (nohup, `&` without job control) passes SIGINT down ignored, and Python then
+    installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     "stop",
     [
@@ -258,7 +265,14 @@ def test_ctrl_c_or_kill_stops_a_local_sweep_and_its_workers_and_the_same_command
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "dilate_core", "sweep", "--out", str(tmp_path), "--workers", "2", "--runs", "2"]
     command += ["--n-series", "30", "--hidden", "8", "--epochs", "10000", "--n-preview", "0"]
-    sweep = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    sweep = subprocess.Popen(
+        command,
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )
     try:
         deadline = time.time() + 120
         while len(_workers(sweep.pid)) < 2 and time.time() < deadline:
