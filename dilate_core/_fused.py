@@ -367,3 +367,15 @@ def _backward_series(target, pred, gamma, store, first, stop, shape_scale, time_
         else:
             _backward_chunk(args, NARROW)
         first += lanes
+
+
+@njit(**KERNEL)
+def largest_magnitude(values):
+    """max |values| of a 1-D float64 array, NaN if one is NaN (what the forward returns, checked
+    against the caller's dtype; a numpy reduction costs several times this call here)."""
+    largest = 0.0
+    for value in values:
+        if value != value:
+            return np.nan
+        largest = max(largest, abs(value))
+    return largest

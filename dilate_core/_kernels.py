@@ -10,7 +10,9 @@ outputs the caller sees are unpadded and 0-based.
 """
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 INF = np.inf  # the one sentinel for "no path reaches this cell"
 # exp(-40) < 2^-57: a softmin term this small cannot change a sum that holds exp(0) = 1, so its
@@ -25,12 +27,42 @@ INV_SQRT3, HALF_LN3 = 0.5773502691896258, 0.5493061443340549
 KERNEL = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
 
 
+def _power_of_two_codegen(float_type, int_type, mantissa_bits, bias):
+    """An intrinsic's body: 2^k for an integer k with a normal result, as the float whose IEEE 754
+    bits are (k + bias) << mantissa_bits. Two integer instructions, which vectorise (libm's ldexp
+    would not)."""
+
+    def codegen(context, builder, signature, args):
+        k = args[0]
+        k = builder.sext(k, int_type) if k.type.width < int_type.width else builder.trunc(k, int_type)
+        biased = builder.add(k, ir.Constant(int_type, bias))
+        return builder.bitcast(builder.shl(biased, ir.Constant(int_type, mantissa_bits)), float_type)
+
+    return codegen
+
+
+@intrinsic
+def _power_of_two(typingctx, k):
+    """2.0^k as float64, for an integer -1022 <= k <= 1023."""
+    if isinstance(k, types.Integer):
+        return types.float64(k), _power_of_two_codegen(ir.DoubleType(), ir.IntType(64), 52, 1023)
+    return None
+
+
+@intrinsic
+def _power_of_two_single(typingctx, k):
+    """2.0^k as float32, for an integer -126 <= k <= 127."""
+    if isinstance(k, types.Integer):
+        return types.float32(k), _power_of_two_codegen(ir.FloatType(), ir.IntType(32), 23, 127)
+    return None
+
+
 @njit(inline="always", **KERNEL)
 def exp_neg(x):
     """exp(x) for x <= 0, and 0 for x <= -NEGLIGIBLE_EXPONENT; within 2 ulp, branch-free.
 
     Cody-Waite reduction x = k ln 2 + r, |r| <= ln(2) / 2, Taylor series of e^r to degree 13
-    (truncation < 4e-18), then 2^k (-58 <= k <= 0) from its six binary digits. Written without
+    (truncation < 4e-18), then 2^k (-58 <= k <= 0) written into the exponent bits. Written without
     calls so that LLVM vectorises loops over it, which it cannot do with libm's exp.
     """
     x_clamped = max(x, -NEGLIGIBLE_EXPONENT)
@@ -40,9 +72,7 @@ def exp_neg(x):
         1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (
             1 / 479001600 + r * (1 / 6227020800)))))))))))))  # fmt: skip
     m = np.int64(-k)  # 0 <= m <= 58
-    scale = (0.5 if m & 1 else 1.0) * (0.25 if m & 2 else 1.0) * (2.0**-4 if m & 4 else 1.0)
-    scale *= (2.0**-8 if m & 8 else 1.0) * (2.0**-16 if m & 16 else 1.0) * (2.0**-32 if m & 32 else 1.0)
-    return e_r * scale if x > -NEGLIGIBLE_EXPONENT else 0.0
+    return e_r * _power_of_two(-m) if x > -NEGLIGIBLE_EXPONENT else 0.0
 
 
 @njit(inline="always", **KERNEL)
@@ -87,7 +117,6 @@ _LN2_HI32, _LN2_LO32 = _f(0.693359375), _f(-2.12194440e-4)  # ln 2 = HI + LO, HI
 _INV_SQRT3_32, _HALF_LN3_32 = _f(INV_SQRT3), _f(HALF_LN3)
 _C2, _C3, _C4, _C5, _C6, _C7 = (_f(1 / n) for n in (2, 6, 24, 120, 720, 5040))
 _S3, _S5, _S7, _S9, _S11 = (_f(1 / n) for n in (3, 5, 7, 9, 11))
-_2M1, _2M2, _2M4, _2M8, _2M16, _2M32 = (_f(2.0**-n) for n in (1, 2, 4, 8, 16, 32))
 
 
 @njit(inline="always", **KERNEL)
@@ -99,9 +128,7 @@ def exp_neg_single(x):
     k = _f(-m)
     r = (x_clamped - k * _LN2_HI32) - k * _LN2_LO32
     e_r = _ONE + r * (_ONE + r * (_C2 + r * (_C3 + r * (_C4 + r * (_C5 + r * (_C6 + r * _C7))))))
-    scale = (_2M1 if m & 1 else _ONE) * (_2M2 if m & 2 else _ONE) * (_2M4 if m & 4 else _ONE)
-    scale *= (_2M8 if m & 8 else _ONE) * (_2M16 if m & 16 else _ONE) * (_2M32 if m & 32 else _ONE)
-    return e_r * scale if x > -_NEGLIGIBLE32 else _ZERO
+    return e_r * _power_of_two_single(-m) if x > -_NEGLIGIBLE32 else _ZERO
 
 
 @njit(inline="always", **KERNEL)

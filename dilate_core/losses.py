@@ -10,7 +10,7 @@ compute in float64 and hand back the caller's dtype and device.
 import math
 import threading
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numba
 import numpy as np
@@ -378,9 +378,16 @@ class _FusedSweeps:
         return grad_pred_tensor.to(self.dtypes[0]), grad_target
 
 
+@cache
+def _float_max(dtype: torch.dtype) -> float:
+    return torch.finfo(dtype).max
+
+
 def _representable(values, dtype: torch.dtype) -> bool:
-    """Whether every float64 value is finite in dtype (False for NaN too)."""
-    return float(np.max(np.abs(values))) <= torch.finfo(dtype).max
+    """Whether every float64 value (an array, or a tuple of floats) is finite in dtype (False for NaN too)."""
+    if isinstance(values, np.ndarray):
+        return _fused.largest_magnitude(values) <= _float_max(dtype)
+    return all(abs(x) <= _float_max(dtype) for x in values)
 
 
 class _FusedDILATE(torch.autograd.Function):

@@ -1,5 +1,6 @@
 """soft-DTW, its expected alignment and DILATE against brute force, tslearn and finite differences."""
 
+import numba
 import numpy as np
 import pytest
 import torch
@@ -428,6 +429,20 @@ def test_cuda_matches_cpu():
         (values.sum() + (E * z).sum()).backward()
     torch.testing.assert_close(D_cuda.grad.cpu(), D.grad, rtol=1e-10, atol=1e-10)
     assert soft_dtw(D_cuda, 0.1).device.type == "cuda"
+
+
+@numba.njit
+def _powers_of_two(ks):
+    return [_kernels._power_of_two(k) for k in ks], [_kernels._power_of_two_single(np.int32(k)) for k in ks]
+
+
+def test_powers_of_two_written_into_the_exponent_bits_are_exact():
+    ks = np.arange(-126, 128)
+    doubles, singles = _powers_of_two(ks)
+    assert doubles == [2.0**k for k in ks]
+    assert singles == [np.float32(2.0**k) for k in ks]
+    wide = np.arange(-1022, 1024)
+    assert _powers_of_two(wide)[0] == [2.0**k for k in wide]
 
 
 def test_branch_free_exp_and_log_are_accurate():
