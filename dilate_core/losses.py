@@ -9,8 +9,7 @@ compute in float64 and hand back the caller's dtype and device.
 
 import math
 import threading
-from contextlib import contextmanager
-from functools import cache, lru_cache
+from functools import cache, lru_cache, wraps
 
 import numba
 import numpy as np
@@ -34,12 +33,25 @@ BACKENDS = ("auto", "numba", "torch")
 KERNEL_LOCK = threading.Lock()
 
 
-def _kernel_input(tensor: torch.Tensor) -> np.ndarray:
-    """A C-contiguous float32 or float64 array holding the tensor's values, for the numba kernels."""
-    tensor = tensor.detach().cpu()
+def _kernel_input(tensor: torch.Tensor, dtype=None) -> np.ndarray:
+    """A C-contiguous array holding the tensor's values, for the numba kernels: of `dtype`, or
+    float32 or float64 as the tensor is (float64 for other dtypes). Copies only what must be."""
     if tensor.dtype not in (torch.float32, torch.float64):
         tensor = tensor.double()
-    return tensor.contiguous().numpy()
+    return np.ascontiguousarray(tensor.numpy(force=True), dtype)
+
+
+def _once_differentiable(backward):
+    """torch's `once_differentiable` (a second derivative raises), entered only while a graph
+    of the gradient is being built (create_graph=True): otherwise its no_grad block costs
+    several microseconds per call, and the backward already runs without grad."""
+    checked = once_differentiable(backward)
+
+    @wraps(backward)
+    def wrapper(ctx, *grads):
+        return checked(ctx, *grads) if torch.is_grad_enabled() else backward(ctx, *grads)
+
+    return wrapper
 
 
 def _output_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -69,9 +81,9 @@ class _NumbaSweeps:
     def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """scale[b] * E[b], E = d softDTW / dD: a (B, N, M) CPU tensor of `dtype`."""
         out = torch.empty(self.shape, dtype=_output_dtype(dtype))
-        scale = scale.detach().to("cpu", torch.float64).contiguous()  # often a stride-0 expansion
+        scale = _kernel_input(scale, np.float64)  # often a stride-0 expansion
         with KERNEL_LOCK:
-            _kernels.soft_dtw_backward(self._P, scale.numpy(), self._E, out.numpy())
+            _kernels.soft_dtw_backward(self._P, scale, self._E, out.numpy())
         return out.to(dtype)
 
     def hvp(self, Z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -131,7 +143,7 @@ class _SoftDTW(torch.autograd.Function):
         return ctx.sweeps.values.to(D.device, D.dtype), alignment
 
     @staticmethod
-    @once_differentiable
+    @_once_differentiable
     def backward(ctx, grad_values, grad_alignment):
         (alignment,) = ctx.saved_tensors
         # d softDTW / dD = E.
@@ -152,7 +164,7 @@ class _SoftDTWValue(torch.autograd.Function):
         return ctx.sweeps.values.to(D.device, D.dtype)
 
     @staticmethod
-    @once_differentiable
+    @_once_differentiable
     def backward(ctx, grad_values):
         # d sum_b g_b softDTW(D_b) / dD_b = g_b E_b, written by the alignment sweep itself.
         return ctx.sweeps.alignment(grad_values, ctx.dtype).to(ctx.device), None, None
@@ -249,7 +261,7 @@ class _SquaredDistances(torch.autograd.Function):
         return D
 
     @staticmethod
-    @once_differentiable
+    @_once_differentiable
     def backward(ctx, G):
         # dD[i, j] / dpred[j] = -2 (target[i] - pred[j]), so grad_pred[j] = -2 (sum_i G[i, j] target[i]
         # - pred[j] sum_i G[i, j]), and symmetrically for target: two batched products, no big temporaries.
@@ -287,18 +299,24 @@ def _omega(N: int, M: int, device: torch.device, dtype: torch.dtype) -> torch.Te
     return (i - j) ** 2
 
 
-@contextmanager
-def _costs_of_finite_series():
-    """Costs of series already checked finite can only be non-finite by overflow: say so."""
-    try:
-        yield
-    except NotFiniteError as error:
-        if error.name != "D":  # the series themselves (the fused kernels check them only on failure)
-            raise
-        raise ValueError(
-            "The squared distances between pred and target overflow their dtype; scale the series down "
-            "(e.g. standardise them) or use float64."
-        ) from None
+class _CostsOfFiniteSeries:
+    """Context: costs of series already checked finite can only be non-finite by overflow, so
+    a NotFiniteError about D becomes one that says so. (A class: a generator-based context
+    manager costs several microseconds per loss call.)"""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, NotFiniteError) and error.name == "D":  # not the series themselves
+            raise ValueError(
+                "The squared distances between pred and target overflow their dtype; scale the series down "
+                "(e.g. standardise them) or use float64."
+            ) from None
+        return False
+
+
+_costs_of_finite_series = _CostsOfFiniteSeries()
 
 
 # The most bytes one DILATE call on the CPU keeps for its backward (the softmin weights and the
@@ -323,9 +341,9 @@ class _FusedSweeps:
         B, N, _ = t.shape
         M = p.shape[1]
         self.gamma, self.timed = gamma, timed
-        self.store_dtype = np.float32 if p.dtype == np.float32 else np.float64
+        self.store_dtype = p.dtype.type  # float32 weights for float32 series
         self.values_per_series = N * M * _fused.STORED_PER_CELL
-        per_series = self.values_per_series * np.dtype(self.store_dtype).itemsize  # bytes
+        per_series = self.values_per_series * p.itemsize  # bytes
         self.group = max(1, min(B, memory_limit // per_series))  # series per backward group
         self.values, self.tangents = np.empty(B), np.empty(B)
         self.workers = numba.get_num_threads()  # the store's layout depends on it: kept for the backward
@@ -352,9 +370,12 @@ class _FusedSweeps:
         B, N, d = t.shape
         pred_dtype, target_dtype = self.dtypes
         grad_pred_tensor = torch.empty((B, p.shape[1], d), dtype=_output_dtype(pred_dtype))
-        target_shape, target_dtype = ((B, N, d), target_dtype) if want_target else ((0, 0, 0), pred_dtype)
-        grad_target_tensor = torch.empty(target_shape, dtype=_output_dtype(target_dtype))
-        grad_pred, grad_target = grad_pred_tensor.numpy(), grad_target_tensor.numpy()  # what the kernels write
+        grad_pred = grad_pred_tensor.numpy()  # what the kernels write
+        if want_target:
+            grad_target_tensor = torch.empty((B, N, d), dtype=_output_dtype(target_dtype))
+            grad_target = grad_target_tensor.numpy()
+        else:  # an empty array of grad_pred's dtype, as the kernels are compiled for
+            grad_target = np.empty((0, 0, 0), grad_pred.dtype)
         with KERNEL_LOCK:
             if self.lease is not None:
                 store = self.lease.arrays[0]
@@ -374,8 +395,13 @@ class _FusedSweeps:
                     args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part], self.workers)
                     _fused.dilate_backward(t[part], p[part], self.gamma, *args)
         self.lease = None  # the store goes back to the pool
-        grad_target = grad_target_tensor.to(self.dtypes[1]) if want_target else None
-        return grad_pred_tensor.to(self.dtypes[0]), grad_target
+        grad_target = _as_dtype(grad_target_tensor, target_dtype) if want_target else None
+        return _as_dtype(grad_pred_tensor, pred_dtype), grad_target
+
+
+def _as_dtype(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """tensor.to(dtype), without the call when it already is (a microsecond per loss call)."""
+    return tensor if tensor.dtype == dtype else tensor.to(dtype)
 
 
 @cache
@@ -401,22 +427,23 @@ class _FusedDILATE(torch.autograd.Function):
         ctx.save_for_backward(pred, target)
         ctx.sweeps, ctx.alpha = sweeps, alpha
         ctx.set_materialize_grads(False)
-        shape = float(sweeps.values.sum()) / B
-        temporal = float(sweeps.tangents.sum()) / (B * N * M)
+        shape = sum(sweeps.values.tolist()) / B  # Python floats: a numpy reduction costs more here
+        temporal = sum(sweeps.tangents.tolist()) / (B * N * M)
         out = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
         if not _representable(out, pred.dtype):
             raise NotFiniteError("D")  # costs summed in float64 that the caller's dtype cannot hold
         return tuple(torch.scalar_tensor(x, dtype=pred.dtype) for x in out)
 
     @staticmethod
-    @once_differentiable
+    @_once_differentiable
     def backward(ctx, grad_loss, grad_shape, grad_temporal):
         pred, target = ctx.saved_tensors  # unpacked to check they were not changed in place
         B, N, M = target.shape[0], target.shape[1], pred.shape[1]
         g_loss, g_shape, g_time = (0.0 if g is None else float(g) for g in (grad_loss, grad_shape, grad_temporal))
         # d loss = sum_b (alpha g_loss + g_shape) / B dR_b + ((1 - alpha) g_loss + g_time) / (B N M) dT_b
-        shape_scale = np.full(B, (ctx.alpha * g_loss + g_shape) / B)
-        time_scale = np.full(B, ((1 - ctx.alpha) * g_loss + g_time) / (B * N * M))
+        shape_scale, time_scale = np.empty((2, B))
+        shape_scale[:] = (ctx.alpha * g_loss + g_shape) / B
+        time_scale[:] = ((1 - ctx.alpha) * g_loss + g_time) / (B * N * M)
         grads = ctx.sweeps.gradients(shape_scale, time_scale, ctx.needs_input_grad[1])
         return (*grads, None, None, None, None)
 
@@ -431,13 +458,14 @@ class _FusedSoftDTW(torch.autograd.Function):
             raise NotFiniteError("D")
         ctx.save_for_backward(pred, target)
         ctx.sweeps = sweeps
-        return torch.from_numpy(sweeps.values).to(pred.dtype)
+        values = torch.from_numpy(sweeps.values.astype(sweeps.store_dtype, copy=False))  # numpy casts faster
+        return _as_dtype(values, pred.dtype)
 
     @staticmethod
-    @once_differentiable
+    @_once_differentiable
     def backward(ctx, grad_values):
         ctx.saved_tensors  # noqa: B018 (unpacked to check the series were not changed in place)
-        shape_scale = grad_values.detach().double().contiguous().numpy()
+        shape_scale = _kernel_input(grad_values, np.float64)  # often a stride-0 expansion
         grads = ctx.sweeps.gradients(shape_scale, np.zeros(len(shape_scale)), ctx.needs_input_grad[1])
         return (*grads, None, None, None)
 
@@ -508,10 +536,10 @@ def dilate_loss(
     if fused:
         gamma = check_gamma(gamma)
         limit = _memory_limit(memory_limit)
-        with _costs_of_finite_series():
+        with _costs_of_finite_series:
             return _FusedDILATE.apply(pred, target, alpha, gamma, limit, _differentiated(pred, target))
     D = cost_matrix(target, pred)  # (B, N, M)
-    with _costs_of_finite_series():
+    with _costs_of_finite_series:
         values, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
     N, M = D.shape[1:]
     if alpha == 1.0:
@@ -555,7 +583,7 @@ def soft_dtw_series(
     fused = backend in ("auto", "numba") and not pred.is_cuda
     check_series_pair(pred, target, finite=not fused)
     gamma = check_gamma(gamma)
-    with _costs_of_finite_series():
+    with _costs_of_finite_series:
         if fused:
             return _FusedSoftDTW.apply(pred, target, gamma, _memory_limit(memory_limit), _differentiated(pred, target))
         return _checked_apply(_SoftDTWValue, cost_matrix(target, pred), gamma, backend)
@@ -646,7 +674,7 @@ def dilate_t_loss(
     penalty = _tangled_omega(omega, N, M, float(steepness), radius, D.device, D.dtype)
     # The band's infinite cells stay infinite whatever alpha (even alpha = 1, where 0 x inf is no help).
     costs = alpha * D + (penalty if omega == "band" else (1 - alpha) * penalty)
-    with _costs_of_finite_series():
+    with _costs_of_finite_series:
         return _checked_apply(_SoftDTWValue, costs, gamma, backend).mean()
 
 

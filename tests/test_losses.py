@@ -607,3 +607,35 @@ def test_series_changed_in_place_before_the_backward_are_refused(loss):
         pred.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         value.backward()
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda pred, target, backend: dilate_loss(pred, target, backend=backend)[0],
+        lambda pred, target, backend: soft_dtw_series(pred, target, backend=backend).sum(),
+        lambda pred, target, backend: soft_dtw(cost_matrix(target, pred), 0.1, backend=backend).sum(),
+    ],
+    ids=["dilate", "soft_dtw_series", "soft_dtw"],
+)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_gradient_taken_with_its_graph_is_right_and_cannot_be_differentiated_again(loss, backend):
+    # Squared, so that the gradient reaching the loss's backward depends on pred: only then is
+    # there a second derivative through it to refuse.
+    pred, target = random_series(2, 5, 1, seed=62).requires_grad_(True), random_series(2, 4, 1, seed=63)
+    (plain,) = torch.autograd.grad(loss(pred, target, backend) ** 2, pred)
+    (with_graph,) = torch.autograd.grad(loss(pred, target, backend) ** 2, pred, create_graph=True)
+    torch.testing.assert_close(with_graph, plain, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        with_graph.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_fused_store_goes_back_to_the_pool_and_serves_the_next_call(dtype):
+    # Memory touched for the first time costs more than the sweeps at small sizes.
+    pred = random_series(3, 7, 1, seed=64).to(dtype).requires_grad_(True)
+    target = random_series(3, 6, 1, seed=65).to(dtype)
+    first = dilate_loss(pred, target)[0]
+    store = first.grad_fn.sweeps.lease.arrays[0]
+    first.backward()
+    assert dilate_loss(pred, target)[0].grad_fn.sweeps.lease.arrays[0] is store
