@@ -369,13 +369,10 @@ class _FusedSweeps:
         p, t = self.series
         B, N, d = t.shape
         pred_dtype, target_dtype = self.dtypes
-        grad_pred_tensor = torch.empty((B, p.shape[1], d), dtype=_output_dtype(pred_dtype))
-        grad_pred = grad_pred_tensor.numpy()  # what the kernels write
-        if want_target:
-            grad_target_tensor = torch.empty((B, N, d), dtype=_output_dtype(target_dtype))
-            grad_target = grad_target_tensor.numpy()
-        else:  # an empty array of grad_pred's dtype, as the kernels are compiled for
-            grad_target = np.empty((0, 0, 0), grad_pred.dtype)
+        # What the kernels write: the dtype of the series as they read them (float64 for dtypes
+        # numpy lacks), and an empty target gradient of pred's when none is wanted.
+        grad_pred = np.empty((B, p.shape[1], d), p.dtype)
+        grad_target = np.empty((B, N, d), t.dtype) if want_target else np.empty((0, 0, 0), p.dtype)
         with KERNEL_LOCK:
             if self.lease is not None:
                 store = self.lease.arrays[0]
@@ -395,8 +392,8 @@ class _FusedSweeps:
                     args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part], self.workers)
                     _fused.dilate_backward(t[part], p[part], self.gamma, *args)
         self.lease = None  # the store goes back to the pool
-        grad_target = _as_dtype(grad_target_tensor, target_dtype) if want_target else None
-        return _as_dtype(grad_pred_tensor, pred_dtype), grad_target
+        grad_target = _as_dtype(torch.from_numpy(grad_target), target_dtype) if want_target else None
+        return _as_dtype(torch.from_numpy(grad_pred), pred_dtype), grad_target
 
 
 def _as_dtype(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
