@@ -1,6 +1,7 @@
 """Time soft-DTW and DILATE forward+backward against tslearn and a per-series loop; print a table.
 
-Every row is measured in the same run, median of repeats, on random series of shape (B, N, 1).
+Every row is measured in the same run, median of repeats (and of at least a second of calls), on
+random series of shape (B, N, 1).
 Ours: DILATE (`dilate_loss`), soft-DTW of series (`soft_dtw_series`, the fused kernels, like
 tslearn's loss given the series) and soft-DTW of a cost matrix (`soft_dtw(cost_matrix(...))`).
 Baselines:
@@ -93,10 +94,13 @@ def published_dilate():
     return loss
 
 
-def median_ms(step, repeats: int) -> float:
+def median_ms(step, repeats: int, least_seconds: float = 1.0) -> float:
+    """Median ms of `repeats` calls of step, and of more while they take under `least_seconds`
+    in all: a fast step is then timed over as long a spell as a slow one, and a short slow spell
+    of a shared machine cannot take its median."""
     step()  # warm caches and compilation
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats or sum(times) < least_seconds:
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
