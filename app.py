@@ -12,13 +12,13 @@ def main() -> None:
     server.owner()  # registers the session, so its jobs stop when it ends
 
     pages = [
-        st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),
-        st.Page("views/playground.py", title="Loss playground", icon=":material/tune:"),
-        st.Page("views/data.py", title="Data", icon=":material/dataset:"),
-        st.Page("views/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("views/alignments.py", title="Alignments", icon=":material/grid_on:"),
-        st.Page("views/results.py", title="Results", icon=":material/table_chart:"),
-        st.Page("views/paper.py", title="Paper", icon=":material/article:"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page("pages/playground.py", title="Loss playground", icon=":material/tune:"),
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/alignments.py", title="Alignments", icon=":material/grid_on:"),
+        st.Page("pages/results.py", title="Results", icon=":material/table_chart:"),
+        st.Page("pages/paper.py", title="Paper", icon=":material/article:"),
     ]
     navigation = st.navigation(pages)
 

@@ -12,7 +12,7 @@ def finished_run():
     if job is None or job.state not in FINAL_STATES or job.checkpoint is None:
         running = job is not None and job.state not in FINAL_STATES
         st.info("Wait for the run to finish or stop it first." if running else "Train a run first.")
-        st.page_link("views/train.py", label="Open Train", icon=":material/model_training:")
+        st.page_link("pages/train.py", label="Open Train", icon=":material/model_training:")
         st.stop()
     dataset = st.session_state.get(keys.RUN_DATASET)
     return loaders.trained(job.id, job.epoch, job.checkpoint, dataset), dataset, job

@@ -71,6 +71,7 @@ def start_server(
         "--browser.gatherUsageStats=false",
         *flags,
     ]
+    ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
     env = os.environ | {"DILATE_WORKERS": "2"} | (extra_env or {})
     process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -103,24 +104,6 @@ def start_proxy(proxy_port: int, app_port: int) -> subprocess.Popen:
         return process
     process.kill()
     raise RuntimeError(f"nginx did not answer on port {proxy_port}; see {folder}/error.log")
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below pid, from /proc (the server's job processes among them)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], list(children.get(pid, []))
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -22,7 +22,7 @@ def app():
 
 
 def show(at, page: str) -> AppTest:
-    at.switch_page(f"views/{page}.py")
+    at.switch_page(f"pages/{page}.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -138,7 +138,7 @@ def test_train_settings_come_from_the_link_within_bounds():
     at.query_params.update({"epochs": "5000", "alpha": "0.8", "gamma": "7", "model": "mlp", "batch_size": "x"})
     at.run()  # the entry point first, as a browser does
     show(at, "data")
-    at.switch_page("views/train.py")
+    at.switch_page("pages/train.py")
     at.run()
     assert not at.exception
     assert at.number_input(key="train.epochs").value == 2000  # clipped to its bound

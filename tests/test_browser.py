@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, descendants, free_port, start_server, stop_server
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, start_server, stop_server
+from tests.proc import cpu_seconds, descendants, wait_until
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -132,13 +133,12 @@ def test_a_broken_csv_upload_gets_a_message_not_a_traceback(page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (0 once it is gone), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def idle(pids: set[int], seconds: float = 1.0) -> bool:
+    """Whether none of the processes used a tenth of a second of CPU over `seconds` (a spare
+    waiting for its job, its loading done)."""
+    before = {pid: cpu_seconds(pid) for pid in pids}
+    time.sleep(seconds)
+    return all(cpu_seconds(pid) - before[pid] < 0.1 for pid in pids)
 
 
 def test_closing_a_session_stops_its_training_job():
@@ -155,24 +155,53 @@ def test_closing_a_session_stops_its_training_job():
             # app.py ran: its navigation, not a listing of the page files Streamlit found itself
             assert page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()[1].endswith("Loss playground")
             open_page(page, "Train")
-            time.sleep(3)  # the spare worker finishes loading torch and the kernels
             ready = set(descendants(server.pid))  # the job pool's manager and its spare worker
+            assert wait_until(lambda: idle(ready), 120), "the spare never finished loading torch and the kernels"
             epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
             epochs.fill("2000")
             epochs.press("Tab")
+            before = {pid: cpu_seconds(pid) for pid in ready}
             page.get_by_role("button", name="Start training").click()
             page.get_by_text(re.compile(r"Epoch \d+ of 2000")).wait_for()
-            before = {pid: cpu_seconds(pid) for pid in ready}
-            time.sleep(1.5)
             # The spare that was ready runs the job: of those processes, it is the one training.
-            workers = {pid for pid in ready if cpu_seconds(pid) - before[pid] > 0.3}
+            workers = wait_until(lambda: {pid for pid in ready if cpu_seconds(pid) - before[pid] > 1.0}, 60)
             assert len(workers) == 1, "the job runs in the process that was ready for it"
             context.close()  # the visitor closes the tab
             browser.close()
-        deadline = time.time() + 60
-        while set(descendants(server.pid)) & workers and time.time() < deadline:
-            time.sleep(0.5)
-        assert not set(descendants(server.pid)) & workers, "the closed session's job kept running"
+        gone = wait_until(lambda: not set(descendants(server.pid)) & workers, 60)
+        assert gone, "the closed session's job kept running"
+    finally:
+        stop_server(server)
+
+
+@pytest.mark.parametrize(("link", "heading"), [("paper", "The paper, reproduced"), ("results?n_series=100", "Results")])
+def test_a_fresh_servers_first_visitor_of_a_page_link_gets_the_app(link, heading):
+    """Streamlit's first run on a new server would serve pages/ by itself (its directory mode):
+    the page must still come inside app.py's frame, with the app's navigation."""
+    port = free_port()
+    server = start_server(port)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"http://127.0.0.1:{port}/{link}")
+            page.get_by_role("heading", name=heading, exact=True).wait_for(
+                timeout=180_000
+            )  # a cold numba cache compiles first
+            settle(page)
+            navigation = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+            assert [text.split("\n")[-1] for text in navigation] == [
+                "Overview",
+                "Loss playground",
+                "Data",
+                "Train",
+                "Alignments",
+                "Results",
+                "Paper",
+            ]
+            assert page.locator('[data-testid="stException"]').count() == 0
+            browser.close()
     finally:
         stop_server(server)
 

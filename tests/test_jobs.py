@@ -6,7 +6,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -25,6 +24,7 @@ from explorer.jobs import (
     LocalLauncher,
 )
 from explorer.limits import Limits
+from tests.proc import alive, children, wait_until
 
 CONFIG = Config(n_series=30, batch_size=10, hidden=8, eval_every=1, epochs=3)
 DATA = make_synthetic(30)
@@ -45,18 +45,10 @@ def wait(pool, job, states, timeout=120):
     return job
 
 
-def child_pids_seen(job) -> set[int]:
-    """The ids of this process's children while the job runs (its worker among them)."""
-    children = set()
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        children |= {int(pid) for pid in (task / "children").read_text().split()}
-    return children
-
-
 def test_a_job_streams_reports_and_ends_with_a_checkpoint(pool):
     job = pool.submit("alice", CONFIG, DATA, epochs=3)
     wait(pool, job, (RUNNING, *FINAL_STATES))
-    assert job.pid != os.getpid() and job.pid in child_pids_seen(job)  # a process of its own
+    assert job.pid != os.getpid() and job.pid in children(os.getpid())  # a process of its own
     wait(pool, job, FINAL_STATES)
     # First the models before training (all alike, every forecast the same), then one report per epoch.
     assert job.state == DONE and [r["epoch"] for r in job.reports] == [0, 1, 2, 3]
@@ -125,13 +117,6 @@ def test_limits_on_runs_per_session_and_in_total(pool):
         wait(pool, job, FINAL_STATES)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # not a zombie
-    except OSError:
-        return False
-
-
 def test_a_job_runs_in_the_spare_that_was_ready_and_a_new_spare_takes_its_place():
     launcher = LocalLauncher(spares=1)
     spares = JobPool(workers=1, launcher=launcher)
@@ -141,15 +126,13 @@ def test_a_job_runs_in_the_spare_that_was_ready_and_a_new_spare_takes_its_place(
         wait(spares, job, FINAL_STATES)
         assert job.state == DONE and job.pid == ready  # the job ran in the process started ahead of it
         (behind,) = launcher.spare_pids()
-        assert behind != ready and _alive(behind)
+        assert behind != ready and alive(behind)
         second = spares.submit("fay", CONFIG, DATA, epochs=1)
         assert wait(spares, second, FINAL_STATES).state == DONE and second.pid == behind
     finally:
         spares.shutdown()
-    deadline = time.time() + 10
-    while any(_alive(pid) for pid in (ready, behind)) and time.time() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(pid) for pid in (ready, behind)) and launcher.spare_pids() == []  # nothing left behind
+    assert wait_until(lambda: not any(alive(pid) for pid in (ready, behind)), 10)  # nothing left behind
+    assert launcher.spare_pids() == []
 
 
 def test_workers_start_below_the_web_servers_priority():
@@ -173,7 +156,7 @@ def test_a_spare_that_dies_is_replaced_and_jobs_still_start():
         while launcher.spare_pids() in ([], [doomed]) and time.time() < deadline:
             time.sleep(0.1)  # the pool's scheduler looks at its spares every 0.2 s
         (replacement,) = launcher.spare_pids()
-        assert replacement != doomed and _alive(replacement)
+        assert replacement != doomed and alive(replacement)
         job = spares.submit("gus", CONFIG, DATA, epochs=1)
         assert wait(spares, job, FINAL_STATES).state == DONE and job.pid == replacement
     finally:

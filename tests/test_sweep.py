@@ -6,7 +6,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from dilate_core import sweep as sweeps
 from dilate_core.cli import main
 from dilate_core.settings import LOSSES
 from dilate_core.sweep import LocalExecutor, Store, Sweep, duration_text, run_sweep, train_task, verdict
+from tests.proc import alive, children, cpu_seconds, is_spawned_worker, wait_until
 
 TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
 SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
@@ -226,24 +226,7 @@ def _toml(values: dict) -> str:
 
 def _workers(pid: int) -> set[int]:
     """The pool's worker processes among pid's children (not multiprocessing's resource tracker)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if parent == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
-                    found.add(int(entry.name))
-            except (OSError, IndexError):
-                pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting to be reaped has already stopped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return {child for child in children(pid) if is_spawned_worker(child)}
 
 
 def _ctrl_c_as_in_a_terminal() -> None:
@@ -274,21 +257,16 @@ def test_ctrl_c_or_kill_stops_a_local_sweep_and_its_workers_and_the_same_command
         preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
-        deadline = time.time() + 120
-        while len(_workers(sweep.pid)) < 2 and time.time() < deadline:
-            time.sleep(0.5)
+        assert wait_until(lambda: len(_workers(sweep.pid)) == 2, 120), "the workers did not start"
         workers = _workers(sweep.pid)
-        assert len(workers) == 2, "the workers did not start"
-        time.sleep(3)
+        training = wait_until(lambda: all(cpu_seconds(pid) > 3 for pid in workers), 60)
+        assert training, "the workers did not start training"
         stop(sweep.pid)
         assert sweep.wait(timeout=60) == 130
         stderr = sweep.stderr.read()
         assert "0 of 2 runs are in the store; the same command resumes" in stderr
         assert "leaked semaphore" not in stderr  # the pool's semaphores were unlinked on the way out
-        deadline = time.time() + 10
-        while [pid for pid in workers if _alive(pid)] and time.time() < deadline:
-            time.sleep(0.2)
-        assert not [pid for pid in workers if _alive(pid)]  # no worker left training
+        assert wait_until(lambda: not any(alive(pid) for pid in workers), 10)  # no worker left training
     finally:
         if sweep.poll() is None:
             os.killpg(sweep.pid, signal.SIGKILL)

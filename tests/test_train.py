@@ -328,7 +328,7 @@ def test_a_saved_run_reloads_the_very_data_it_was_trained_on(tmp_path, settings)
 def test_importing_the_core_loads_no_part_of_the_app():
     code = (
         "import sys, dilate_core, dilate_core.cli, dilate_core.train, dilate_core.playground, dilate_core.sources; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'explorer', 'views', 'plotly')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'explorer', 'pages', 'plotly')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -6,7 +6,10 @@ import streamlit as st
 
 from dilate_core.sources import SOURCES, data_settings
 from explorer import charts, keys, links, loaders, server
+from explorer.frame import require_app_frame
 from explorer.widgets import setting_input
+
+require_app_frame()
 
 # Every source's settings in the link; those of the other sources are dropped from it.
 DATA_LINK_NAMES = tuple(sorted({setting.name for source in SOURCES.values() for setting in source.settings}))

@@ -5,6 +5,9 @@ import streamlit as st
 
 from dilate_core import playground
 from explorer import charts
+from explorer.frame import require_app_frame
+
+require_app_frame()
 
 LATE = 4  # steps
 

@@ -9,6 +9,9 @@ from dilate_core import playground
 from dilate_core.metrics import alignment_views
 from dilate_core.settings import GAMMAS
 from explorer import charts, links
+from explorer.frame import require_app_frame
+
+require_app_frame()
 
 st.title("Loss playground")
 st.caption("Make a forecast from the target, and see how each loss scores it, and where its gradient pushes.")

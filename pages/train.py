@@ -9,8 +9,11 @@ from dilate_core import paper
 from dilate_core.settings import SETTINGS
 from dilate_core.train import Config, epochs_text, preview_indices
 from explorer import charts, keys, links, server
+from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
 from explorer.widgets import setting_input
+
+require_app_frame()
 
 LIVE_REFRESH_S = 1.0  # how often the live view of a run looks for new reports
 FIRST_REPORT_WAIT_S = 0.75  # how long one look waits for the first report of a run handed to a worker
@@ -25,7 +28,7 @@ st.title("Train")
 dataset = st.session_state.get(keys.DATA)
 if dataset is None:
     st.info("There is no data yet: make or load some first.")
-    st.page_link("views/data.py", label="Open Data", icon=":material/dataset:")
+    st.page_link("pages/data.py", label="Open Data", icon=":material/dataset:")
     st.stop()
 
 pool = server.job_pool()

@@ -6,6 +6,9 @@ from dilate_core.metrics import alignment_views
 from dilate_core.settings import GAMMAS, LOSS_LABELS
 from explorer import charts, links
 from explorer.finished import finished_run
+from explorer.frame import require_app_frame
+
+require_app_frame()
 
 MAP_GAMMAS = [*GAMMAS, 3.0, 10.0]  # up to where the map spreads wide
 

@@ -11,6 +11,9 @@ from dilate_core.settings import LOSS_LABELS
 from dilate_core.train import epochs_text
 from explorer import charts
 from explorer.finished import finished_run
+from explorer.frame import require_app_frame
+
+require_app_frame()
 
 st.title("Results")
 trainer, dataset, job = finished_run()
@@ -28,7 +31,7 @@ scales = paper.scale_caption(job.config.dataset)
 reported = paper.table1(job.config.dataset, job.config.model)
 for metric, scale in paper.scales(job.config.dataset).items():
     for name, values in per_loss.items():
-        row = {"metric": metric.upper(), "loss": LOSS_LABELS[name], "ours": values[metric].mean() * scale}
+        row = {"metric": paper.METRIC_LABELS[metric], "loss": LOSS_LABELS[name], "ours": values[metric].mean() * scale}
         if (metric, name) in reported:
             mean, std = reported[(metric, name)]
             row["paper (Table 1)"] = f"{mean:g} ± {std:g}"
@@ -46,7 +49,7 @@ st.dataframe(table, hide_index=True)
 warning = paper.flat_start_warning(job.config.dataset, job.config.gamma, job.config.losses, job.config.mse_warmup)
 if warning:
     st.info(warning)
-    st.page_link("views/paper.py", label="Open Paper", icon=":material/article:")
+    st.page_link("pages/paper.py", label="Open Paper", icon=":material/article:")
 figure = charts.metric_distributions(per_loss)
 st.plotly_chart(figure)
 

@@ -11,7 +11,10 @@ from dilate_core.sources import SOURCES
 from dilate_core.sweep import Sweep, reduced
 from dilate_core.train import Config
 from explorer import charts, keys, loaders, server
+from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, LimitError
+
+require_app_frame()
 
 SMALL_EPOCHS = 10
 
