@@ -47,12 +47,19 @@ def scales(dataset: str, external: bool = False) -> dict[str, float]:
     return table1_scales | (EXTERNAL_SCALES | _EXTERNAL_EXCEPTIONS.get(dataset, {}) if external else {})
 
 
+# Every metric's name as tables, charts and summaries print it: Table 1's three, then Table 2's.
+METRIC_LABELS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI", "ramp": "ramp score", "hausdorff": "Hausdorff"}
+TABLE1_METRICS = ("mse", "dtw", "tdi")
+
+
+def metric_title(metric: str, dataset: str) -> str:
+    """'DTW ×10': a metric's label with the factor the paper prints it at for this data set."""
+    return f"{METRIC_LABELS[metric]} ×{scales(dataset, external=True)[metric]:g}"
+
+
 def scale_caption(dataset: str, external: bool = False) -> str:
     """'MSE ×100, DTW ×10, TDI ×10', the scales of a table of this data set (and of Table 2's metrics)."""
-    return ", ".join(
-        f"{metric.upper() if len(metric) == 3 else metric} ×{factor:g}"
-        for metric, factor in scales(dataset, external).items()
-    )
+    return ", ".join(metric_title(metric, dataset) for metric in scales(dataset, external))
 
 
 def _reported_in(table: str, dataset: str, model: str) -> dict[tuple[str, str], tuple[float, float]]:

@@ -35,7 +35,7 @@ from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.train import Config, Trainer, load_dataset
 
 STORE_NAME = "sweep.sqlite"
-METRICS = ("mse", "dtw", "tdi", "ramp", "hausdorff")  # Table 1's, then Table 2's
+METRICS = tuple(paper.METRIC_LABELS)  # Table 1's, then Table 2's
 
 
 @dataclass(frozen=True)
@@ -412,7 +412,6 @@ def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
     return rows
 
 
-METRIC_LABELS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI", "ramp": "ramp score", "hausdorff": "Hausdorff"}
 PROTOCOL_TITLES = {
     "last": "weights after the last epoch",
     "best": "each model's weights from its lowest validation loss (the paper's early stopping)",
@@ -516,6 +515,6 @@ def summary_markdown(sweep: Sweep, cells: list[Cell], rows: list[dict], command:
                         text += f" (paper{at} {row['paper_mean']:.3g} ± {row['paper_std']:.2g}"
                         text += f", {row['verdict']})" if row["verdict"] in JUDGED else ")"
                     texts.append(text)
-                lines.append(f"| {METRIC_LABELS[metric]} | " + " | ".join(texts) + " |")
+                lines.append(f"| {paper.METRIC_LABELS[metric]} | " + " | ".join(texts) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from dilate_core import paper
 from dilate_core.settings import LOSS_LABELS as LABELS
 
 COLOURS = {
@@ -21,7 +22,7 @@ COLOURS = {
     "target": "#222222",
     "input": "#9e9e9e",
 }
-METRICS = {"mse": "MSE", "dtw": "DTW", "tdi": "TDI"}
+METRICS = {metric: paper.METRIC_LABELS[metric] for metric in paper.TABLE1_METRICS}
 
 
 def _first_feature(series) -> np.ndarray:
