@@ -1,9 +1,9 @@
-"""Every training and data setting, defined once: type, default, bounds, help, link name, widget.
+"""Every training and data setting, defined once: type, default, bounds, help and link name.
 
-`Config` (its fields and their checks), the command line's options, the app's widgets and the
-page links are all built from `SETTINGS`; adding a setting is one entry here. A `Widget` says
-how the app offers a setting (plain data: the core never imports Streamlit); where a widget's
-range is narrower than the setting's, the widget's range is what a visitor may pick.
+`Config`'s checks, the command line's options, the app's widgets and the page links are all
+built from `SETTINGS`; adding a setting is one entry here (and a field of `dilate_core.config.Config`,
+which a test keeps equal). How the app offers a setting, as a widget, is the app's own business:
+`explorer/widget_specs.py`.
 """
 
 import math
@@ -32,27 +32,6 @@ ETTH1_COLUMNS = ("OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL")
 
 
 @dataclass(frozen=True)
-class Widget:
-    """How the app offers a setting: a Streamlit widget kind, its label and its range.
-
-    kind: "slider", "select_slider", "number", "radio", "selectbox", "checkbox" or "multiselect".
-    low, high, step: a numeric widget's range; options: the values a select offers (default: the
-    setting's choices); limit: the server limit (a `Limits` field) that caps `high` or the options.
-    """
-
-    label: str
-    kind: str
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-    options: tuple | None = None
-    limit: str | None = None
-    format: str | None = None
-    help: str | None = None  # where the widget needs other words than the setting's help
-    default: object = None  # where the app starts elsewhere than the setting's default (e.g. fewer epochs)
-
-
-@dataclass(frozen=True)
 class Setting:
     """One setting of a run. Numbers must lie in [low, high]; names must be among `choices`."""
 
@@ -63,7 +42,6 @@ class Setting:
     low: float | None = None
     high: float | None = None
     choices: tuple | None = None  # the allowed names (None: any text)
-    widget: Widget | None = None
     positive: bool = False  # a number that must be greater than low, not only at least low
 
     def check(self, value):
@@ -89,9 +67,9 @@ class Setting:
             raise ValueError(f"{self.name} must be greater than {self.low}, got {value!r}.")
         return number
 
-    def offered(self, default, widget: Widget) -> "Setting":
-        """This setting as one data source offers it: its own default and widget."""
-        return replace(self, default=default, widget=widget)
+    def offered(self, default) -> "Setting":
+        """This setting as one data source offers it: with its own default."""
+        return replace(self, default=default)
 
     def parse(self, text: str):
         """A value from its text form (a link or the command line); ValueError if malformed or out of bounds."""
@@ -120,9 +98,7 @@ class Setting:
         return str(value)
 
 
-RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 GAMMAS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # soft-DTW temperatures offered by the sliders
-HIDDEN = (16, 32, 64, 128, 256)
 
 _SETTINGS = (
     # Data.
@@ -134,7 +110,6 @@ _SETTINGS = (
         "Synthetic series per split: training, validation and test each get this many (the paper: 500).",
         1,
         20_000,
-        widget=Widget("Series per split", "slider", 50, None, 50, limit="max_series"),
     ),
     Setting("n_input", int, 20, "Input length: observed steps (ECG5000: 84 in the paper).", 1, 1_000),
     Setting("n_output", int, 20, "Forecast horizon: steps to forecast (ECG5000: 140 - n_input).", 1, 1_000),
@@ -145,7 +120,6 @@ _SETTINGS = (
         "Synthetic: scale of the noise added to every step (the paper: 0.01).",
         0.0,
         1.0,
-        widget=Widget("Noise sigma", "slider", 0.0, 0.5, 0.005, format="%.3f"),
     ),
     Setting(
         "noise",
@@ -153,7 +127,6 @@ _SETTINGS = (
         "uniform",
         "Synthetic noise kind: uniform on [0, sigma) as the published code; gaussian as the paper's text.",
         choices=NOISE_KINDS,
-        widget=Widget("Noise kind", "selectbox"),
     ),
     Setting(
         "data_seed",
@@ -162,7 +135,6 @@ _SETTINGS = (
         "Synthetic: the generator's seed; same seed, same series.",
         0,
         2**32 - 1,
-        widget=Widget("Seed", "number", 0, 1_000_000),
     ),
     Setting(
         "column",
@@ -170,7 +142,6 @@ _SETTINGS = (
         "OT",
         "ETTh1: the column to forecast; OT, oil temperature, is the usual target.",
         choices=ETTH1_COLUMNS,
-        widget=Widget("Column", "selectbox"),
     ),
     Setting("stride", int, 24, "ETTh1 and CSV: steps between window starts.", 1, 1_000),
     # Model and loss.
@@ -180,7 +151,6 @@ _SETTINGS = (
         "seq2seq",
         "The paper's GRU Seq2Seq, or an MLP.",
         choices=MODELS,
-        widget=Widget("Model", "radio"),
     ),
     Setting(
         "hidden",
@@ -189,7 +159,6 @@ _SETTINGS = (
         "Width of the GRU or of the MLP's hidden layer (the paper: 128).",
         1,
         1024,
-        widget=Widget("Hidden units", "select_slider", options=HIDDEN, limit="max_hidden"),
     ),
     Setting(
         "losses",
@@ -198,7 +167,6 @@ _SETTINGS = (
         "One model is trained per loss, side by side; sdtw_div is the soft-DTW divergence (Blondel et al. 2021); "
         "dilate_t_weighted and dilate_t_band are the paper's tangled DILATE_t (its Table 3).",
         choices=ALL_LOSSES,
-        widget=Widget("Losses", "multiselect"),
     ),
     Setting(
         "alpha",
@@ -207,7 +175,6 @@ _SETTINGS = (
         "DILATE's weight of the shape term; 1 - alpha weighs the temporal term (the paper: 0.5).",
         0.0,
         1.0,
-        widget=Widget("alpha", "slider", 0.0, 1.0, 0.05),
     ),
     Setting(
         "gamma",
@@ -216,7 +183,6 @@ _SETTINGS = (
         "soft-DTW's smoothing temperature (the paper: 0.01).",
         0.0,
         100.0,
-        widget=Widget("gamma", "select_slider", options=GAMMAS),
         positive=True,
     ),
     # Optimisation.
@@ -227,7 +193,6 @@ _SETTINGS = (
         "Adam's learning rate (the paper: 0.001).",
         0.0,
         1.0,
-        widget=Widget("Learning rate", "select_slider", options=RATES),
         positive=True,
     ),
     Setting(
@@ -237,7 +202,6 @@ _SETTINGS = (
         "Series per gradient step (the paper: 100).",
         1,
         10_000,
-        widget=Widget("Batch size", "slider", 8, 500),
     ),
     Setting(
         "epochs",
@@ -246,15 +210,6 @@ _SETTINGS = (
         "Passes over the training set (the published code: 500; the paper: up to 1000).",
         0,
         10_000,
-        widget=Widget(
-            "Epochs",
-            "number",
-            1,
-            None,
-            limit="max_epochs",
-            default=100,
-            help="Passes over the training set (the published code: 500; the paper: up to 1000).",
-        ),
     ),
     Setting("seed", int, 0, "Seed of the initial weights and of the batch order.", 0, 2**32 - 1),
     Setting(
@@ -264,14 +219,6 @@ _SETTINGS = (
         "Epochs between test (and validation) evaluations.",
         1,
         10_000,
-        widget=Widget(
-            "Evaluate every k epochs",
-            "slider",
-            1,
-            50,
-            default=5,
-            help="How often the test metrics and forecasts are computed and drawn.",
-        ),
     ),
     Setting(
         "select_on_validation",
@@ -281,7 +228,6 @@ _SETTINGS = (
         "synthetic data's own, else a fifth of the training rows, which then do not train: drawn at random "
         "from ECG5000's independent series, the latest windows of a series cut in time) is measured, and "
         "results use each model's weights from its lowest one.",
-        widget=Widget("Keep each model's best validation weights", "checkbox"),
     ),
     Setting(
         "patience",
@@ -292,7 +238,6 @@ _SETTINGS = (
         "select_on_validation).",
         0,
         10_000,
-        widget=Widget("Stop a model after this many evaluations without improvement (0: never)", "number", 0, 100),
     ),
     Setting(
         "mse_warmup",
@@ -304,14 +249,6 @@ _SETTINGS = (
         "start after the warm-up.",
         0,
         10_000,
-        widget=Widget(
-            "MSE warm-up epochs (0: none, as in the paper)",
-            "number",
-            0,
-            None,
-            limit="max_epochs",
-            help="Every model trains with the MSE loss first, then with its own.",
-        ),
     ),
     Setting("n_preview", int, 5, "Fixed test series whose forecasts every evaluation reports.", 0, 64),
     Setting("device", str, "cpu", "Where the models train: a torch device such as cpu or cuda."),

@@ -1,5 +1,5 @@
-"""The data sources, one table: each one's label, the settings it offers (with its own defaults
-and widgets) and how those settings load it. The core (`load_dataset`), the command line (its
+"""The data sources, one table: each one's label, the settings it offers (with its own defaults)
+and how those settings load it. The core (`load_dataset`), the command line (its
 per-source defaults) and the app's Data page all read this table.
 """
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dilate_core import data
-from dilate_core.settings import SETTINGS, Setting, Widget
+from dilate_core.settings import SETTINGS, Setting
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def _ecg5000_horizon(values: Mapping) -> dict:
     return {"n_output": data.ECG5000_LENGTH - data.checked_ecg5000_input(values["n_input"])}
 
 
-def _n_input(default: int, widget: Widget) -> Setting:
-    return SETTINGS["n_input"].offered(default, widget)
+def _offered(name: str, default) -> Setting:
+    return SETTINGS[name].offered(default)
 
 
 SOURCES: dict[str, Source] = {
@@ -55,28 +55,8 @@ SOURCES: dict[str, Source] = {
             "The DILATE paper's step series (Le Guen & Thome 2019), generated here.",
             (
                 SETTINGS["n_series"],
-                _n_input(
-                    20,
-                    Widget(
-                        "Input length",
-                        "slider",
-                        10,
-                        None,
-                        limit="max_length",
-                        help="Observed steps; the two peaks lie in them (the paper: 20).",
-                    ),
-                ),
-                SETTINGS["n_output"].offered(
-                    20,
-                    Widget(
-                        "Output length",
-                        "slider",
-                        5,
-                        None,
-                        limit="max_length",
-                        help="Steps to forecast (the paper: 20).",
-                    ),
-                ),
+                _offered("n_input", 20),
+                _offered("n_output", 20),
                 SETTINGS["sigma"],
                 SETTINGS["noise"],
                 SETTINGS["data_seed"],
@@ -89,18 +69,7 @@ SOURCES: dict[str, Source] = {
             "ecg5000",
             "ECG5000",
             "UCR ECG5000 (Dau et al. 2018; from the BIDMC CHF database, Goldberger et al. 2000).",
-            (
-                _n_input(
-                    84,
-                    Widget(
-                        "Input length",
-                        "slider",
-                        20,
-                        120,
-                        help="Steps observed out of 140; the paper uses 84 and forecasts the last 56.",
-                    ),
-                ),
-            ),
+            (_offered("n_input", 84),),
             lambda v: data.load_ecg5000(v["n_input"]),
             derived=_ecg5000_horizon,
         ),
@@ -108,25 +77,14 @@ SOURCES: dict[str, Source] = {
             "etth1",
             "ETTh1",
             "ETTh1 (Zhou et al., AAAI 2021), CC BY-ND 4.0; scaled with the training part's mean and deviation.",
-            (
-                SETTINGS["column"],
-                _n_input(48, Widget("Input length (hours)", "slider", 12, 168)),
-                SETTINGS["n_output"].offered(24, Widget("Output length (hours)", "slider", 6, 96)),
-                SETTINGS["stride"].offered(
-                    24, Widget("Stride between windows", "slider", 1, 96, help="Hours between window starts.")
-                ),
-            ),
+            (SETTINGS["column"], _offered("n_input", 48), _offered("n_output", 24), _offered("stride", 24)),
             lambda v: data.load_etth1(v["column"], v["n_input"], v["n_output"], v["stride"]),
         ),
         Source(
             "csv",
             "Upload CSV",
             "Your own series: one column per feature, one row per time step.",
-            (
-                _n_input(24, Widget("Window size (input steps)", "number", 1, 1000)),
-                SETTINGS["n_output"].offered(12, Widget("Horizon (steps to forecast)", "number", 1, 1000)),
-                SETTINGS["stride"].offered(1, Widget("Stride between windows", "number", 1, 1000)),
-            ),
+            (_offered("n_input", 24), _offered("n_output", 12), _offered("stride", 1)),
             None,
         ),
     )

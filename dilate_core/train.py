@@ -9,67 +9,18 @@ The same config and data give identical reports. A run saves to and loads from o
 import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, make_dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
 from dilate_core import data as data_module
+from dilate_core.config import Config
 from dilate_core.losses import dilate_loss, dilate_t_loss, soft_dtw_divergence
 from dilate_core.metrics import evaluate
 from dilate_core.model import build_model
-from dilate_core.settings import LOSS_LABELS, SETTINGS
+from dilate_core.settings import LOSS_LABELS
 from dilate_core.sources import SOURCES
-
-# Settings whose default depends on the data source (ECG5000 reads 84 steps, ETTh1 48): a Config
-# leaves them None until it knows its data set, then takes the source's default.
-BY_SOURCE = frozenset(
-    s.name for source in SOURCES.values() for s in source.settings if s.default != SETTINGS[s.name].default
-)
-
-
-def _check_settings(config) -> None:
-    """Fill the data source's defaults and derived settings, then check every field against its
-    entry in SETTINGS, storing it as the entry's plain type."""
-    source = SOURCES[SETTINGS["dataset"].check(config.dataset)]
-    for name in BY_SOURCE:
-        if getattr(config, name) is None:
-            setattr(config, name, source.defaults.get(name, SETTINGS[name].default))
-    for name, value in source.resolve(
-        {name: SETTINGS[name].check(getattr(config, name)) for name in BY_SOURCE}
-    ).items():
-        setattr(config, name, value)
-    for setting in SETTINGS.values():
-        setattr(config, setting.name, setting.check(getattr(config, setting.name)))
-    if config.patience and not config.select_on_validation:
-        raise ValueError("Early stopping (patience > 0) needs select_on_validation: it watches the validation loss.")
-
-
-def _config_from_dict(cls, values: dict):
-    """A Config from a dict, e.g. a saved run's; keys that are not settings are ignored."""
-    return cls(**{key: value for key, value in values.items() if key in SETTINGS})
-
-
-# Everything that defines a run, one field per entry of `settings.SETTINGS` (its default, bounds
-# and meaning are there); the app's form, the command line and a saved run all fill one in.
-Config = make_dataclass(
-    "Config",
-    [
-        (
-            s.name,
-            tuple[str, ...] if s.kind is tuple else s.kind,
-            field(default=None if s.name in BY_SOURCE else s.default),
-        )
-        for s in SETTINGS.values()
-    ],
-    namespace={"__post_init__": _check_settings, "from_dict": classmethod(_config_from_dict)},
-)
-Config.__module__ = __name__  # where pickle finds it
-Config.__doc__ = """Everything that defines a run: one field per entry of dilate_core.settings.SETTINGS.
-
-Data settings left unset take the data source's defaults (Config(dataset="ecg5000") reads 84
-steps and forecasts 56), and settings the data fix follow from the others (ECG5000's horizon is
-140 - n_input, whatever n_output says)."""
 
 
 def load_dataset(config) -> data_module.Dataset:

@@ -5,33 +5,32 @@ import streamlit as st
 from dilate_core.settings import LOSS_LABELS, Setting
 from explorer import links
 from explorer.limits import Limits
+from explorer.widget_specs import Widget, widget_for
 
 
-def _start(setting: Setting):
+def _start(setting: Setting, widget: Widget):
     """Where the widget starts without a link: the app's own start value, else the setting's default."""
-    return setting.widget.default if setting.widget.default is not None else setting.default
+    return widget.default if widget.default is not None else setting.default
 
 
-def _range(setting: Setting, bounds: Limits) -> tuple:
+def _range(setting: Setting, widget: Widget, bounds: Limits) -> tuple:
     """(low, high, start) of a numeric widget: the widget's range within the setting's and the server's."""
-    widget = setting.widget
     high = widget.high if widget.high is not None else setting.high
     if widget.limit:
         high = min(high, getattr(bounds, widget.limit))
     low = min(widget.low if widget.low is not None else setting.low, high)
-    start = _start(setting)
+    start = _start(setting, widget)
     cast = setting.kind
     return cast(low), cast(high), cast(min(max(start, low), high))
 
 
-def _options(setting: Setting, bounds: Limits) -> tuple[list, object]:
+def _options(setting: Setting, widget: Widget, bounds: Limits) -> tuple[list, object]:
     """(options, start) of a choice widget, the options capped by the server's limit."""
-    widget = setting.widget
     options = list(widget.options or setting.choices)
     if widget.limit:
         cap = getattr(bounds, widget.limit)
         options = [option for option in options if option <= cap] or [cap]
-    start = _start(setting)
+    start = _start(setting, widget)
     if setting.kind is not tuple and start not in options:  # a default over the server's limit: the most below it
         start = max((o for o in options if o <= start), default=options[0])
     return options, start
@@ -48,25 +47,26 @@ def _from_link(setting: Setting, start, use_link: bool):
         return start
 
 
-def setting_input(setting: Setting, page: str, bounds: Limits, use_link: bool = True):
-    """Show the setting's widget (key '<page>.<name>') and return its value; see `Setting.widget`.
+def setting_input(setting: Setting, page: str, bounds: Limits, use_link: bool = True, source: str | None = None):
+    """Show the setting's widget (key '<page>.<name>'; as data source `source` offers it, when given)
+    and return its value; see `explorer.widget_specs`.
 
     It starts from the link's value unless `use_link` is False (e.g. a link made for another data source).
     """
-    widget, key = setting.widget, f"{page}.{setting.name}"
+    widget, key = widget_for(setting.name, source), f"{page}.{setting.name}"
     read = links.read if use_link else lambda name, start, *args, **kwargs: start
     label, help_text = widget.label, widget.help or setting.help
     if widget.kind in ("slider", "number"):
-        low, high, start = _range(setting, bounds)
+        low, high, start = _range(setting, widget, bounds)
         value = read(setting.name, start, low, high)
         if widget.kind == "number":
             return st.number_input(label, low, high, value, key=key, help=help_text)
         step = setting.kind(widget.step) if widget.step is not None else None
         return st.slider(label, low, high, value, step, key=key, help=help_text, format=widget.format)
     if widget.kind == "checkbox":
-        start = _start(setting)
+        start = _start(setting, widget)
         return st.checkbox(label, read(setting.name, int(start), 0, 1) == 1, key=key, help=help_text)
-    options, start = _options(setting, bounds)
+    options, start = _options(setting, widget, bounds)
     if widget.kind == "multiselect":
         chosen = _from_link(setting, start, use_link)
         return tuple(st.multiselect(label, options, list(chosen), format_func=LOSS_LABELS.get, key=key, help=help_text))

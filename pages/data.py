@@ -40,7 +40,7 @@ columns = st.columns(2)
 values = {}
 for index, setting in enumerate(source.settings):
     with columns[index * 2 // max(len(source.settings), 1)]:
-        values[setting.name] = setting_input(setting, f"data.{name}", bounds, use_link=linked)
+        values[setting.name] = setting_input(setting, f"data.{name}", bounds, use_link=linked, source=name)
 st.caption(source.caption)
 
 dataset = None

@@ -1,5 +1,6 @@
 """Models' shapes, the side-by-side trainer (learning, determinism, stopping, checkpoints) and the CLI."""
 
+import dataclasses
 import shlex
 import subprocess
 import sys
@@ -10,8 +11,10 @@ import pytest
 import torch
 
 from dilate_core.cli import main
+from dilate_core.config import BY_SOURCE
 from dilate_core.data import ASSETS, make_synthetic
 from dilate_core.model import build_model
+from dilate_core.settings import SETTINGS
 from dilate_core.train import Config, Trainer, load_dataset, validation_split
 
 TINY = {"n_series": 40, "batch_size": 16, "hidden": 16, "eval_every": 2, "n_preview": 3}
@@ -146,9 +149,14 @@ def test_early_stopping_stops_each_model_after_patience_evaluations_without_impr
     assert len(set(trainer.stopped.values())) > 1
     for report in reports:
         assert set(report.train) == {name for name, stop in trainer.stopped.items() if stop >= report.epoch}
-        straight, _ = run(replace(config, patience=0), best["epoch"])
-        x = trainer.dataset.test_x
-        np.testing.assert_array_equal(trainer.predict(x)[name], straight.predict(x)[name])
+    # Each stopped model keeps its best epoch's weights: those a run without stopping has at that epoch.
+    best_epochs = {name: trainer.best[name]["epoch"] for name in trainer.stopped}
+    straight, x, compared = Trainer(replace(config, patience=0), trainer.dataset), trainer.dataset.test_x, set()
+    for report in straight.run(max(best_epochs.values())):
+        for name in [name for name, epoch in best_epochs.items() if epoch == report.epoch]:
+            np.testing.assert_array_equal(trainer.predict(x)[name], straight.predict(x)[name])
+            compared.add(name)
+    assert compared == set(config.losses)
     # The stopped models stay stopped in a saved run that continues.
     path = tmp_path / "run.pt"
     trainer.save(path)
@@ -332,3 +340,16 @@ def test_importing_the_core_loads_no_part_of_the_app():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_config_repeats_the_settings_registry_field_for_field():
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    assert list(fields) == list(SETTINGS)  # same names, same order
+    for name, setting in SETTINGS.items():
+        expected = None if name in BY_SOURCE else setting.default
+        assert fields[name].default == expected, name
+        kind = tuple[str, ...] if setting.kind is tuple else setting.kind
+        assert fields[name].type in (kind, kind | None), name
+    # The per-source defaults are the sources' own: every source offers those it reads.
+    assert {"n_input", "n_output", "stride"} == BY_SOURCE
+    assert Config(dataset="etth1").stride == 24 and Config(dataset="csv").stride == 1
