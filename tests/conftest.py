@@ -25,3 +25,9 @@ def ray_cluster():
     yield cluster
     ray.shutdown()
     cluster.shutdown()
+
+
+def pytest_collection_modifyitems(items):
+    """The fast tests first (the numerical core among them): a broken kernel shows in a minute,
+    not after the browser, process and Ray tests."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)

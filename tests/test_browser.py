@@ -19,6 +19,7 @@ from tests.proc import cpu_seconds, descendants, wait_until
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)"),
 ]
 CHART = '[data-testid="stPlotlyChart"]'

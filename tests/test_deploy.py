@@ -108,6 +108,7 @@ def _get(url: str, headers: dict | None = None):
         return answer.status, answer.headers, answer.read()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(nginx_path() is None, reason="nginx is not installed")
 def test_nginx_serves_the_front_end_itself_and_passes_the_app_and_its_websocket_through():
     app_port, proxy_port = free_port(), free_port()

@@ -26,6 +26,8 @@ from explorer.jobs import (
 from explorer.limits import Limits
 from tests.proc import alive, children, wait_until
 
+pytestmark = pytest.mark.slow  # every test starts worker processes
+
 CONFIG = Config(n_series=30, batch_size=10, hidden=8, eval_every=1, epochs=3)
 DATA = make_synthetic(30)
 

@@ -14,6 +14,8 @@ from tests.test_jobs import CONFIG, DATA, wait
 pytest.importorskip("ray")
 from explorer.ray_jobs import RayLauncher  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a Ray cluster
+
 
 @pytest.fixture(scope="module")
 def pool(ray_cluster):

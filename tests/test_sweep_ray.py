@@ -13,6 +13,8 @@ import pytest
 
 from dilate_core.sweep import RayExecutor, Store, Sweep, executor_from, run_sweep, train_task
 
+pytestmark = pytest.mark.slow  # a Ray cluster
+
 ray = pytest.importorskip("ray")
 
 TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
