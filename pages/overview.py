@@ -79,7 +79,9 @@ st.markdown(
 )
 st.markdown(table(LOSSES))
 rankings = [f"{measure}: {ranked(measure)}" for measure in dict.fromkeys(METRICS + LOSSES)]
+rankings = [f"**{line}**" if line.startswith(("MSE:", "DILATE:")) else line for line in rankings]
 st.markdown("Each measure's ranking, best first:\n" + "\n".join(f"- {line}" for line in rankings))
+st.subheader("Metrics are hard, losses are soft")
 perfect = card["perfect"]
 st.markdown(
     f"- **DTW and TDI are hard**: DTW sums the costs along the single best alignment path, and TDI is that "

@@ -44,6 +44,7 @@ def test_overview_ranks_a_perfect_a_late_and_a_smooth_forecast_by_each_measure(a
     text = "\n".join(m.value for m in app.markdown)
     # The rankings, from the numbers: MSE prefers the smeared step, DILATE the late sharp one.
     assert "**MSE ranks perfect < smooth < late**" in text and "**DILATE ranks perfect < late < smooth**" in text
+    assert "- **DILATE: perfect < late < smooth**" in text and "- **MSE: perfect < smooth < late**" in text
     assert "- DTW: perfect = late < smooth" in text and "- TDI: perfect = smooth < late" in text
     metrics_table = next(m.value for m in app.markdown if m.value.startswith("| | perfect | late | smooth |"))
     assert "| DTW | 0.000 | **0.000** | 1.038 |" in metrics_table  # DTW: the late step costs nothing
