@@ -10,6 +10,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from dilate_core import paper
+from dilate_core.playground import NO_GRADIENT
 from dilate_core.settings import LOSS_LABELS as LABELS
 
 COLOURS = {
@@ -271,7 +272,7 @@ def _top_legend(fig: go.Figure, height: int) -> go.Figure:
 def gradient_view(target, forecast, gradient, name: str, moved=None) -> go.Figure:
     """What one loss pushes: above, the target and forecast (N,) with arrows to where one descent
     step moves each point (`moved`, (N,)); below, the gradient d loss / d point as bars, on an axis
-    symmetric about its drawn zero (an all-zero gradient gets the axis [-1, 1])."""
+    symmetric about its drawn zero (a gradient of at most NO_GRADIENT gets the axis [-1, 1] and a note)."""
     t = np.arange(len(target))
     colour = loss_colour(name)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.06)
@@ -318,7 +319,16 @@ def gradient_view(target, forecast, gradient, name: str, moved=None) -> go.Figur
     gradient = np.asarray(gradient, dtype=float)
     fig.add_bar(x=t, y=gradient, name=f"d {name} / d point", marker_color=colour, row=2, col=1)
     largest = np.abs(gradient).max()
-    bound = 1.15 * largest if largest > 0 else 1.0
+    bound = 1.15 * largest if largest > NO_GRADIENT else 1.0
+    if largest <= NO_GRADIENT:  # an axis scaled to float noise would draw it as a full push
+        fig.add_annotation(
+            text=f"no gradient: d {name} / d point ≈ 0 everywhere",
+            xref="x2 domain",
+            yref="y2 domain",
+            x=0.5,
+            y=0.8,
+            showarrow=False,
+        )
     fig.update_yaxes(title_text="value", row=1, col=1)
     fig.update_yaxes(
         title_text="gradient",

@@ -159,9 +159,9 @@ chosen = st.radio(
 gradient = result["gradients"][chosen]
 views = result["views"]
 largest_move = 0.25 * max(np.ptp(target), 1e-3)  # arrows: a quarter of the target's range at most
-moved = playground.descent_step(forecast, gradient, largest_move)
-st.plotly_chart(charts.gradient_view(target, forecast, gradient, chosen, moved), key="play.gradient_chart")
 reason = playground.no_gradient_reason(chosen, gradient, views["E"], views["D"])
+moved = None if reason else playground.descent_step(forecast, gradient, largest_move)
+st.plotly_chart(charts.gradient_view(target, forecast, gradient, chosen, moved), key="play.gradient_chart")
 if reason:
     st.info(NO_GRADIENT[reason].format(name=chosen, gamma=gamma))
 else:

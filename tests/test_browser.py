@@ -237,7 +237,7 @@ def test_paper_page_reruns_a_small_version_live(page):
 VIEWS = {  # screenshot suffix -> browser page options: light, dark, and a phone's width
     "": {"viewport": {"width": 1400, "height": 1000}},
     "-dark": {"viewport": {"width": 1400, "height": 1000}, "color_scheme": "dark"},
-    "-phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2},
+    "-phone": {"viewport": {"width": 390, "height": 844}},
 }
 # Within each rendered chart: its title, axis and colour-bar titles, subplot titles (annotations
 # with text) and legend, as boxes on the screen; the pairs of them that overlap by more than 1 px.

@@ -117,11 +117,14 @@ def test_gradient_view_draws_the_push_below_on_an_axis_symmetric_about_zero():
     assert fig.data[0].line.color == charts.COLOURS["target"]
 
 
-def test_gradient_view_of_a_zero_gradient_keeps_zero_in_the_middle():
+@pytest.mark.parametrize("size", [0.0, 1e-14])  # exactly 0, and float noise (a sharp late step at gamma 0.03)
+def test_gradient_view_of_no_gradient_keeps_zero_in_the_middle_and_says_so(size):
     series = np.zeros(8)
-    fig = charts.gradient_view(series, series, np.zeros(8), "temporal", series)
+    gradient = np.r_[np.zeros(4), size, -size, 0, 0]
+    fig = charts.gradient_view(series, series, gradient, "temporal", series)
     assert list(fig.layout.yaxis2.range) == [-1.0, 1.0]
     assert not [a for a in fig.layout.annotations if a.showarrow]
+    assert [a.text for a in fig.layout.annotations] == ["no gradient: d temporal / d point ≈ 0 everywhere"]
 
 
 def test_playground_losses_each_have_their_own_colour_on_one_shared_axis():
