@@ -3,9 +3,12 @@
 Rows: the curves of every loss against 21 shifts and 21 heights, batched (`playground.curves`,
 one kernel call per term for all forecasts) against one `dilate_loss` call per forecast (how the
 page scored them before); the analysis of the drawn forecast (`playground.analyse`: every loss,
-every gradient, the alignment views); a whole redraw (both). Median of repeats, in one run.
+every gradient, the alignment views); a redraw after a move of the shift slider (the analysis
+and the height curve: the page caches each curve apart). Median of repeats, in one run, in
+CPU seconds of this process (all its threads): on a shared machine wall time mostly measures
+the neighbours. NUMBA_NUM_THREADS=1 keeps numba's thread hand-offs out of small kernels.
 
-    python -m bench.bench_playground [--repeats 20]
+    NUMBA_NUM_THREADS=1 python -m bench.bench_playground [--repeats 20]
 """
 
 import argparse
@@ -22,9 +25,9 @@ def median_seconds(function, repeats: int) -> float:
     function()  # compiled and warm
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         function()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
@@ -57,8 +60,11 @@ def main() -> None:
             lambda: playground.analyse(forecast, target, alpha, gamma), repeats
         ),
     }
-    rows["whole redraw (batched curves + analyse)"] = rows["curves, batched"] + rows["analyse the drawn forecast"]
-    print(f"Loss playground at its defaults (N = {len(target)}), median of {repeats} repeats")
+    rows["height curve alone"] = median_seconds(
+        lambda: playground.scale_curve(target, alpha, gamma, shift=d["shift"], smooth=d["smooth"]), repeats
+    )
+    rows["redraw after a shift move"] = rows["analyse the drawn forecast"] + rows["height curve alone"]
+    print(f"Loss playground at its defaults (N = {len(target)}), CPU time, median of {repeats} repeats")
     print(f"{'computation':<42} {'ms':>8}")
     for name, seconds in rows.items():
         print(f"{name:<42} {1000 * seconds:>8.1f}")

@@ -81,6 +81,22 @@ SHIFTS = np.arange(-10, 11)  # steps of delay (negative: early)
 SCALES = np.linspace(0.0, 2.0, 21)  # step height relative to the target's
 
 
+def shift_curve(target, alpha: float = 0.5, gamma: float = 0.01, shifts=SHIFTS, scale: float = 1.0, smooth: int = 0):
+    """Each loss of the forecasts made from the target with each shift, at height `scale` and
+    smoothing `smooth`: (shifts, name -> (len(shifts),) values)."""
+    shifts = np.asarray(list(shifts))
+    forecasts = np.stack([forecast_from(target, int(s), scale, smooth) for s in shifts])
+    return shifts, losses(forecasts, target, alpha, gamma)
+
+
+def scale_curve(target, alpha: float = 0.5, gamma: float = 0.01, scales=SCALES, shift: int = 0, smooth: int = 0):
+    """Each loss of the forecasts made from the target with each height scale, shifted by `shift`
+    and smoothed by `smooth`: (scales, name -> (len(scales),) values)."""
+    scales = np.asarray(scales)
+    forecasts = np.stack([forecast_from(target, shift, float(c), smooth) for c in scales])
+    return scales, losses(forecasts, target, alpha, gamma)
+
+
 def curves(
     target,
     alpha: float = 0.5,
@@ -94,12 +110,9 @@ def curves(
     """Each loss as a function of the time shift and of the height scale of a forecast made from
     the target, the other settings held at `shift`, `scale`, `smooth` (so the forecast they make
     lies on both curves): {'shift': (shifts, name -> values), 'scale': (scales, name -> values)}."""
-    shifts, scales = np.asarray(list(shifts)), np.asarray(scales)
-    by_shift = np.stack([forecast_from(target, int(s), scale, smooth) for s in shifts])
-    by_scale = np.stack([forecast_from(target, shift, float(c), smooth) for c in scales])
     return {
-        "shift": (shifts, losses(by_shift, target, alpha, gamma)),
-        "scale": (scales, losses(by_scale, target, alpha, gamma)),
+        "shift": shift_curve(target, alpha, gamma, shifts, scale, smooth),
+        "scale": scale_curve(target, alpha, gamma, scales, shift, smooth),
     }
 
 

@@ -42,9 +42,15 @@ def analyse(forecast, target, alpha, gamma):
     return playground.analyse(forecast, target, alpha, gamma)
 
 
+# Each curve cached apart: moving the shift redraws the height curve only, and the reverse.
 @st.cache_data(max_entries=64, show_spinner=False)
-def curves(target, alpha, gamma, shift, scale, smooth):
-    return playground.curves(target, alpha, gamma, shift=shift, scale=scale, smooth=smooth)
+def shift_curve(target, alpha, gamma, scale, smooth):
+    return playground.shift_curve(target, alpha, gamma, scale=scale, smooth=smooth)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def scale_curve(target, alpha, gamma, shift, smooth):
+    return playground.scale_curve(target, alpha, gamma, shift=shift, smooth=smooth)
 
 
 def points(first: int, last: int) -> str:
@@ -183,9 +189,8 @@ left.plotly_chart(charts.cost_matrix(views["D"], views["path"]))
 right.plotly_chart(charts.soft_alignment(views["E"], gamma))
 
 st.subheader("Each loss as the forecast moves")
-by = curves(target, alpha, gamma, shift, scale, smooth)
-shifts, by_shift = by["shift"]
-scales, by_scale = by["scale"]
+shifts, by_shift = shift_curve(target, alpha, gamma, scale, smooth)
+scales, by_scale = scale_curve(target, alpha, gamma, shift, smooth)
 shift_excess = playground.excess(shifts, by_shift, 0)
 scale_excess = playground.excess(scales, by_scale, 1.0)
 left, right = st.columns(2)
