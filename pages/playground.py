@@ -175,13 +175,13 @@ else:
         f"**{chosen}** {MEANING[chosen]}. Here one descent step {pushes_in_words(gradient)} "
         f"(the arrows, scaled so the largest move is {largest_move:.2g})."
     )
-st.markdown("At this forecast, one descent step on each loss:")
-for name in playground.LOSS_NAMES:
-    grad = result["gradients"][name]
+lines = []
+for name, grad in result["gradients"].items():
     if playground.no_gradient_reason(name, grad, views["E"], views["D"]):
-        st.markdown(f"- **{name}**: moves nothing (no gradient)")
+        lines.append(f"- **{name}**: moves nothing (no gradient)")
     else:
-        st.markdown(f"- **{name}**: {pushes_in_words(grad)} (largest |gradient| {np.abs(grad).max():.3g})")
+        lines.append(f"- **{name}**: {pushes_in_words(grad)} (largest |gradient| {np.abs(grad).max():.3g})")
+st.markdown("At this forecast, one descent step on each loss:\n" + "\n".join(lines))
 
 st.subheader("The alignment DTW finds")
 left, right = st.columns(2)
@@ -204,8 +204,8 @@ right.plotly_chart(
 )
 at_three = {name: values[list(shifts).index(3)] for name, values in shift_excess.items()}
 st.caption(
-    "Both charts share one axis: each loss minus its value for the forecast on time (left) or at the true "
-    "height (right), the other settings as above; the dotted line is this forecast. "
+    "In each chart every loss shares one axis: its value minus its value for the forecast on time (left) or "
+    "at the true height (right), the other settings as above; the dotted line is this forecast. "
     f"Three steps late, soft-DTW grows by {at_three['soft-DTW']:.3f}, the temporal term by "
     f"{at_three['temporal']:.3f}, MSE by {at_three['MSE']:.3f} and DILATE by {at_three['DILATE']:.3f}. DTW "
     "re-aligns a late step at no cost: the temporal term is what makes DILATE care about timing."
