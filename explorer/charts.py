@@ -365,3 +365,46 @@ def forecast_panel(target, forecast) -> go.Figure:
     fig.add_scatter(x=t, y=forecast, name="forecast", line={"color": FORECAST_COLOUR, "width": 2})
     fig.update_xaxes(title_text="time step")
     return _top_legend(fig, 240)
+
+
+def gradient_grid(gradients: dict[str, np.ndarray]) -> go.Figure:
+    """Every loss's gradient d loss / d point (name -> (N,)) in its own row and colour, on one time
+    axis; each row symmetric about its drawn zero, scaled to its own largest push (their sizes
+    differ by orders), which its label gives."""
+    names = list(gradients)
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.03)
+    for row, name in enumerate(names, start=1):
+        gradient = np.asarray(gradients[name], dtype=float)
+        largest = np.abs(gradient).max()
+        pushes = largest > NO_GRADIENT
+        fig.add_bar(
+            x=np.arange(len(gradient)),
+            y=gradient,
+            name=name,
+            marker_color=loss_colour(name),
+            showlegend=False,
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(
+            range=[-1.15 * largest, 1.15 * largest] if pushes else [-1, 1],
+            showticklabels=False,
+            zeroline=True,
+            zerolinecolor=GUIDE_COLOUR,
+            row=row,
+            col=1,
+        )
+        axis = "" if row == 1 else str(row)
+        fig.add_annotation(
+            text=f"{name}: largest |gradient| {largest:.2g}" if pushes else f"{name}: no gradient",
+            xref=f"x{axis} domain",
+            yref=f"y{axis} domain",
+            x=0,
+            y=1,
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            font={"color": loss_colour(name)},
+        )
+    fig.update_xaxes(title_text="time step", row=len(names), col=1)
+    return _top_legend(fig, 90 * len(names) + 50)

@@ -182,6 +182,8 @@ for name, grad in result["gradients"].items():
     else:
         lines.append(f"- **{name}**: {pushes_in_words(grad)} (largest |gradient| {np.abs(grad).max():.3g})")
 st.markdown("At this forecast, one descent step on each loss:\n" + "\n".join(lines))
+st.plotly_chart(charts.gradient_grid(result["gradients"]), key="play.gradient_grid")
+st.caption("Each loss's gradient on its own scale: a bar up, descent moves the point down.")
 
 st.subheader("The alignment DTW finds")
 left, right = st.columns(2)

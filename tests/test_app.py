@@ -167,7 +167,7 @@ def test_playground_opens_on_gradients_that_push_and_follows_its_sliders(app):
     on_time = {m.label: float(m.value) for m in at.metric}
     assert on_time["temporal"] < metrics["temporal"]
     assert at.query_params["shift"] == "0"
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 6
 
 
 def test_playground_says_why_a_sharp_late_step_gets_no_gradient_at_small_gamma(app):

@@ -279,7 +279,7 @@ def test_overview_and_playground_keep_every_chart_label_apart(app_url, view):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(**VIEWS[view])
         page.set_default_timeout(120_000)
-        for name, path, charts in (("overview", "", 3), ("playground", "playground", 5)):
+        for name, path, charts in (("overview", "", 3), ("playground", "playground", 6)):
             page.goto(f"{app_url}/{path}")
             page.locator(CHART).nth(charts - 1).wait_for()
             settle(page)

@@ -146,3 +146,14 @@ def test_forecast_panel_draws_the_target_under_the_forecast():
     np.testing.assert_array_equal(fig.data[0].y, target)
     np.testing.assert_array_equal(fig.data[1].y, forecast)
     assert fig.data[0].line.color == charts.COLOURS["target"] and fig.layout.title.text is None
+
+
+def test_gradient_grid_gives_each_loss_a_row_scaled_to_its_own_push_about_zero():
+    gradients = {"MSE": np.array([0.0, -0.05, 0.0]), "soft-DTW": np.array([0.6, -0.2, 0.0]), "temporal": np.zeros(3)}
+    fig = charts.gradient_grid(gradients)
+    assert [trace.marker.color for trace in fig.data] == [charts.loss_colour(name) for name in gradients]
+    assert [trace.yaxis for trace in fig.data] == ["y", "y2", "y3"]
+    ranges = [list(fig.layout[f"yaxis{k}"].range) for k in ("", "2", "3")]
+    assert ranges == [pytest.approx([-0.0575, 0.0575]), pytest.approx([-0.69, 0.69]), [-1, 1]]
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels == ["MSE: largest |gradient| 0.05", "soft-DTW: largest |gradient| 0.6", "temporal: no gradient"]
