@@ -93,8 +93,8 @@ st.markdown(
     f"- **soft-DTW can be negative** ({perfect['soft-DTW']:.3f} for the perfect forecast, so DILATE is "
     f"{perfect['DILATE']:.3f}): the soft minimum of many paths of cost 0 lies below 0 "
     "(−gamma log of their number), and soft-DTW of a series with itself is not 0. The **soft-DTW "
-    "divergence** (Blondel, Mensch & Vert 2021) subtracts the two series' soft-DTW with themselves: it is "
-    "≥ 0, and 0 only for identical series."
+    "divergence** (Blondel, Mensch & Vert 2021) subtracts the mean of the two series' soft-DTW with "
+    "themselves: it is ≥ 0, and 0 only for identical series."
 )
 
 st.subheader("What the paper claims")

@@ -49,6 +49,8 @@ def test_overview_ranks_a_perfect_a_late_and_a_smooth_forecast_by_each_measure(a
     metrics_table = next(m.value for m in app.markdown if m.value.startswith("| | perfect | late | smooth |"))
     assert "| DTW | 0.000 | **0.000** | 1.038 |" in metrics_table  # DTW: the late step costs nothing
     assert "soft-DTW can be negative" in text and "soft-DTW divergence" in text
+    (paper_link,) = app.get("page_link")  # the claims in brief lead to the Paper page
+    assert paper_link.proto.page == "paper"
 
 
 def test_data_page_generates_synthetic_series_and_writes_the_link(app):
