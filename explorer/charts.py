@@ -250,8 +250,14 @@ def warmup() -> None:
 
 
 # The loss playground and the overview. Loss names here are the playground's (LOSS_NAMES there).
-PLAYGROUND_LOSS_KEYS = {"MSE": "mse", "soft-DTW": "soft_dtw", "DILATE": "dilate", "divergence": "sdtw_div"}
-TEMPORAL_COLOUR = "#17becf"  # DILATE's temporal term, where COLOURS names none: unlike every loss's
+PLAYGROUND_LOSS_KEYS = {
+    "MSE": "mse",
+    "soft-DTW": "soft_dtw",
+    "temporal": "temporal",
+    "DILATE": "dilate",
+    "divergence": "sdtw_div",
+}
+TEMPORAL_COLOUR = "#17becf"  # DILATE's temporal term while COLOURS names none: unlike every loss's
 FORECAST_COLOUR = "#d62728"  # a forecast made by hand, not by a model trained with some loss
 GUIDE_COLOUR = "#8c8c8c"  # zero lines and the current setting's marker: readable on light and dark
 _TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"}
@@ -259,8 +265,7 @@ _TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanc
 
 def loss_colour(name: str) -> str:
     """The colour of a playground loss ('MSE', 'soft-DTW', 'temporal', 'DILATE', 'divergence')."""
-    key = PLAYGROUND_LOSS_KEYS.get(name, "temporal")
-    return COLOURS.get(key, TEMPORAL_COLOUR)
+    return COLOURS.get(PLAYGROUND_LOSS_KEYS[name], TEMPORAL_COLOUR)
 
 
 def _top_legend(fig: go.Figure, height: int) -> go.Figure:

@@ -106,9 +106,7 @@ st.markdown(
     "Their custom backward is 20 to 35 times faster than autograd (Figure 5a), and alpha trades shape for "
     "timing (Figure 5b)."
 )
-st.page_link(
-    "pages/paper.py", label="The Paper page checks each claim against runs made here", icon=":material/article:"
-)
+st.page_link("pages/paper.py", label="Each claim, checked on the Paper page", icon=":material/article:")
 st.markdown(
     "Open the **Loss playground** to move a step and watch each loss and its gradient, **Data** to make "
     "step series, **Train** to train the forecasters side by side, and **Alignments** to see why they differ."
