@@ -7,10 +7,25 @@ the batch of forecasts at once, so a whole curve (one loss per shift) costs one 
 import numpy as np
 import torch
 
-from dilate_core.losses import dilate_loss, soft_dtw_divergence
-from dilate_core.metrics import per_series
+from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw, soft_dtw_divergence
+from dilate_core.metrics import alignment_views, per_series
 
 LOSS_NAMES = ("MSE", "soft-DTW", "temporal", "DILATE", "divergence")
+# The playground's first view: a step made late and smeared, as an MSE-trained model draws it, at a
+# gamma where the soft alignment still weighs several paths, so every loss has a visible gradient
+# (a sharp late step at gamma = 0.01 has none but MSE's: see `no_gradient_reason`).
+DEFAULTS = {
+    "length": 40,  # steps in the series
+    "position": 20,  # first step at the new level
+    "height": 1.0,  # the step's height
+    "noise": 0.0,  # deviation of the target's Gaussian noise
+    "shift": 3,  # steps late (negative: early)
+    "scale": 1.0,  # forecast step height / the target's
+    "smooth": 2,  # half-width of the forecast's moving average
+    "alpha": 0.5,  # DILATE's shape weight
+    "gamma": 0.1,  # soft-DTW's temperature
+}
+NO_GRADIENT = 1e-6  # largest |d loss / d point| still called "no gradient": below float noise of a push
 
 
 def step_target(length: int = 40, position: int = 20, height: float = 1.0, noise: float = 0.0, seed: int = 0):
@@ -38,32 +53,76 @@ def _as_batch(series) -> torch.Tensor:
 
 
 def losses(forecasts, target, alpha: float = 0.5, gamma: float = 0.01) -> dict[str, np.ndarray]:
-    """Every loss of each forecast (K, N) against one target (N,): name -> (K,) values."""
+    """Every loss of each forecast (K, N) against one target (N,): name -> (K,) values.
+
+    DILATE's two terms per forecast, as `dilate_loss` defines them for a batch of one: shape =
+    soft-DTW of the costs, temporal = <E, Omega> / N^2 with Omega[i, j] = (i - j)^2; all K in
+    one kernel call each."""
     forecasts = np.atleast_2d(forecasts)
     pred = _as_batch(forecasts)  # (K, N, 1)
     target_batch = _as_batch(target)[None].expand(len(forecasts), -1, -1)
-    values = {name: [] for name in LOSS_NAMES}
-    for k in range(len(forecasts)):  # per forecast: dilate_loss averages over its batch
-        loss, shape, temporal = dilate_loss(pred[k : k + 1], target_batch[k : k + 1], alpha, gamma)
-        values["DILATE"].append(float(loss))
-        values["soft-DTW"].append(float(shape))
-        values["temporal"].append(float(temporal))
-    values["MSE"] = ((pred - target_batch) ** 2).mean(dim=(1, 2)).tolist()
-    values["divergence"] = soft_dtw_divergence(pred, target_batch, gamma).tolist()
-    return {name: np.array(v) for name, v in values.items()}
+    N = target_batch.shape[1]
+    with torch.no_grad():
+        D = cost_matrix(target_batch, pred)  # (K, N, N)
+        shape = soft_dtw(D, gamma).numpy()
+        steps = np.arange(N)
+        Omega = torch.tensor((steps[:, None] - steps[None, :]) ** 2, dtype=torch.float64)
+        temporal = (soft_alignment(D, gamma) * Omega).sum(dim=(1, 2)).numpy() / N**2
+        return {
+            "MSE": ((pred - target_batch) ** 2).mean(dim=(1, 2)).numpy(),
+            "soft-DTW": shape,
+            "temporal": temporal,
+            "DILATE": alpha * shape + (1 - alpha) * temporal,
+            "divergence": soft_dtw_divergence(pred, target_batch, gamma).numpy(),
+        }
 
 
 SHIFTS = np.arange(-10, 11)  # steps of delay (negative: early)
 SCALES = np.linspace(0.0, 2.0, 21)  # step height relative to the target's
 
 
-def curves(target, alpha: float = 0.5, gamma: float = 0.01, shifts=SHIFTS, scales=SCALES):
+def shift_curve(target, alpha: float = 0.5, gamma: float = 0.01, shifts=SHIFTS, scale: float = 1.0, smooth: int = 0):
+    """Each loss of the forecasts made from the target with each shift, at height `scale` and
+    smoothing `smooth`: (shifts, name -> (len(shifts),) values)."""
+    shifts = np.asarray(list(shifts))
+    forecasts = np.stack([forecast_from(target, int(s), scale, smooth) for s in shifts])
+    return shifts, losses(forecasts, target, alpha, gamma)
+
+
+def scale_curve(target, alpha: float = 0.5, gamma: float = 0.01, scales=SCALES, shift: int = 0, smooth: int = 0):
+    """Each loss of the forecasts made from the target with each height scale, shifted by `shift`
+    and smoothed by `smooth`: (scales, name -> (len(scales),) values)."""
+    scales = np.asarray(scales)
+    forecasts = np.stack([forecast_from(target, shift, float(c), smooth) for c in scales])
+    return scales, losses(forecasts, target, alpha, gamma)
+
+
+def curves(
+    target,
+    alpha: float = 0.5,
+    gamma: float = 0.01,
+    shifts=SHIFTS,
+    scales=SCALES,
+    shift: int = 0,
+    scale: float = 1.0,
+    smooth: int = 0,
+):
     """Each loss as a function of the time shift and of the height scale of a forecast made from
-    the target: {'shift': (shifts, name -> values), 'scale': (scales, name -> values)}."""
-    shifts, scales = np.asarray(list(shifts)), np.asarray(scales)
-    by_shift = losses(np.stack([forecast_from(target, shift=int(s)) for s in shifts]), target, alpha, gamma)
-    by_scale = losses(np.stack([forecast_from(target, scale=float(c)) for c in scales]), target, alpha, gamma)
-    return {"shift": (shifts, by_shift), "scale": (scales, by_scale)}
+    the target, the other settings held at `shift`, `scale`, `smooth` (so the forecast they make
+    lies on both curves): {'shift': (shifts, name -> values), 'scale': (scales, name -> values)}."""
+    return {
+        "shift": shift_curve(target, alpha, gamma, shifts, scale, smooth),
+        "scale": scale_curve(target, alpha, gamma, scales, shift, smooth),
+    }
+
+
+def excess(x, values: dict[str, np.ndarray], at: float) -> dict[str, np.ndarray]:
+    """Each curve (name -> values over x) minus its value where x == at: how much a loss grows
+    away from `at`, on one scale for every loss (their own values differ by orders and sign)."""
+    index = int(np.argmin(np.abs(np.asarray(x, dtype=float) - at)))
+    if not np.isclose(x[index], at):
+        raise ValueError(f"{at} is not among the curve's x values.")
+    return {name: v - v[index] for name, v in values.items()}
 
 
 def gradients(forecast, target, alpha: float = 0.5, gamma: float = 0.01) -> dict[str, np.ndarray]:
@@ -82,6 +141,82 @@ def gradients(forecast, target, alpha: float = 0.5, gamma: float = 0.01) -> dict
         (grad,) = torch.autograd.grad(value, pred)
         out[name] = grad[0, :, 0].numpy()
     return out
+
+
+def analyse(forecast, target, alpha: float = 0.5, gamma: float = 0.01) -> dict:
+    """Everything the playground shows of one forecast (N,) against its target (N,): 'scores'
+    (name -> float), 'gradients' (name -> (N,)), and 'views', `alignment_views`' D, path, E, scores."""
+    return {
+        "scores": {name: float(values[0]) for name, values in losses(forecast, target, alpha, gamma).items()},
+        "gradients": gradients(forecast, target, alpha, gamma),
+        "views": alignment_views(np.asarray(target)[:, None], np.asarray(forecast)[:, None], gamma),
+    }
+
+
+def descent_step(forecast, gradient, largest_move: float) -> np.ndarray:
+    """Where one gradient-descent step moves each point (N,): forecast - lr * gradient, with the
+    learning rate lr that moves the most-pushed point by `largest_move`; the forecast itself if
+    the gradient is 0 everywhere."""
+    forecast, gradient = np.asarray(forecast, dtype=float), np.asarray(gradient, dtype=float)
+    largest = np.abs(gradient).max()
+    if largest <= NO_GRADIENT:
+        return forecast.copy()
+    return forecast - largest_move / largest * gradient
+
+
+def pushes(gradient, share: float = 0.25) -> list[tuple[int, int, int]]:
+    """The runs of neighbouring points that one descent step moves most, as (first, last, direction)
+    with direction +1 (up: the gradient is negative) or -1 (down): the points whose push is at
+    least `share` of the largest one, grouped while the direction holds. [] if there is no gradient."""
+    gradient = np.asarray(gradient, dtype=float)
+    largest = np.abs(gradient).max()
+    if largest <= NO_GRADIENT:
+        return []
+    runs = []
+    for j in np.flatnonzero(np.abs(gradient) >= share * largest):
+        direction = -int(np.sign(gradient[j]))
+        if runs and runs[-1][1] == j - 1 and runs[-1][2] == direction:
+            runs[-1] = (runs[-1][0], int(j), direction)
+        else:
+            runs.append((int(j), int(j), direction))
+    return runs
+
+
+def no_gradient_reason(name: str, gradient, E, D) -> str | None:
+    """Why a loss's gradient (N,) is 0 at every point, or None if it pushes some point.
+
+    E, D : (N, N) the soft alignment and the costs of this forecast. Reasons:
+    'identical': the forecast is the target, the minimum of MSE and of the divergence;
+    'equal_matches': every pair the soft alignment weighs has equal values (sum E * D = 0): the
+    forecast is the target re-timed, and nudging a point changes those costs only to second order;
+    'hard_path': the soft alignment is one path (E is 0 or 1): a small move changes no path weight,
+    so the temporal term, which depends on the path only, stays put;
+    'balanced': the pushes cancel at every point.
+    """
+    if np.abs(gradient).max() > NO_GRADIENT:
+        return None
+    E, D = np.asarray(E), np.asarray(D)
+    if name in ("MSE", "divergence") and not D.diagonal().any():  # D[j, j] = 0: forecast[j] = target[j]
+        return "identical"
+    if (E * D).sum() <= NO_GRADIENT:
+        return "equal_matches"
+    if np.minimum(E, 1 - E).max() <= NO_GRADIENT:
+        return "hard_path"
+    return "balanced"
+
+
+def ranking(values: dict[str, float], rtol: float = 1e-9) -> list[list[str]]:
+    """Names ordered by value, lowest first, names with equal values (within rtol of the largest
+    magnitude) grouped: {'a': 0, 'b': 2, 'c': 0} -> [['a', 'c'], ['b']]."""
+    ordered = sorted(values, key=values.get)
+    tolerance = rtol * max(1.0, max(abs(v) for v in values.values()))
+    groups = [[ordered[0]]]
+    for name in ordered[1:]:
+        if values[name] - values[groups[-1][0]] <= tolerance:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return groups
 
 
 def scorecard(forecasts: dict[str, np.ndarray], target, alpha: float = 0.5, gamma: float = 0.01) -> dict:

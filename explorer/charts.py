@@ -10,6 +10,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from dilate_core import paper
+from dilate_core.playground import NO_GRADIENT
 from dilate_core.settings import LOSS_LABELS as LABELS
 
 COLOURS = {
@@ -189,57 +190,6 @@ def metric_distributions(per_series: dict[str, dict[str, np.ndarray]]) -> go.Fig
     return _layout(fig, 320, "per-series test metrics")
 
 
-def step_pair(target, forecast, gradient=None, gradient_name: str = "") -> go.Figure:
-    """A target and a forecast (N,), with bars of a loss's gradient on each forecast point."""
-    t = np.arange(len(target))
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=t, y=target, name="target", line={"color": COLOURS["target"], "width": 3})
-    fig.add_scatter(x=t, y=forecast, name="forecast", line={"color": COLOURS["dilate"]}, mode="lines+markers")
-    if gradient is not None:
-        fig.add_bar(
-            x=t,
-            y=gradient,
-            name=f"d {gradient_name} / d forecast",
-            marker_color="#d62728",
-            opacity=0.45,
-            secondary_y=True,
-        )
-        fig.update_yaxes(title_text="gradient (descent moves against it)", secondary_y=True)
-    fig.update_xaxes(title_text="time step")
-    return _layout(fig, 320)
-
-
-def loss_curves(x, values: dict[str, np.ndarray], current: float, x_title: str) -> go.Figure:
-    """One small panel per loss: its value against x (shift or height scale), the current x marked."""
-    names = list(values)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
-    for col, name in enumerate(names, start=1):
-        fig.add_scatter(
-            x=x,
-            y=values[name],
-            mode="lines+markers",
-            showlegend=False,
-            row=1,
-            col=col,
-            line={"color": "#555555"},
-            marker={"size": 4},
-        )
-        fig.add_vline(x=current, line_color="#d62728", line_dash="dot", row=1, col=col)
-    fig.update_xaxes(title_text=x_title)
-    return _layout(fig, 250)
-
-
-def overview_step(series: dict[str, np.ndarray], labels: dict[str, str]) -> go.Figure:
-    """The overview's picture: a step target (series['target']) and wrong forecasts, on one axis."""
-    fig = go.Figure()
-    colours = iter((COLOURS["mse"], COLOURS["soft_dtw"], COLOURS["dilate"]))
-    for name, values in series.items():
-        style = {"color": COLOURS["target"], "width": 4} if name == "target" else {"color": next(colours)}
-        fig.add_scatter(y=values, name=labels.get(name, name), line=style)
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="time step")
-    return fig
-
-
 def speedup(k, ours, reported: dict[int, float]) -> go.Figure:
     """Figure 5(a): our DILATE's forward+backward speed-up over autograd by series length k."""
     fig = go.Figure()
@@ -297,3 +247,169 @@ def warmup() -> None:
     series = np.zeros((2, 1))
     for figure in (training_curves([report]), metric_curves([report]), forecast(series, series, {"mse": series}, 1)):
         pio.to_json(figure, validate=False)
+
+
+# The loss playground and the overview. Loss names here are the playground's (LOSS_NAMES there).
+PLAYGROUND_LOSS_KEYS = {
+    "MSE": "mse",
+    "soft-DTW": "soft_dtw",
+    "temporal": "temporal",
+    "DILATE": "dilate",
+    "divergence": "sdtw_div",
+}
+TEMPORAL_COLOUR = "#17becf"  # DILATE's temporal term while COLOURS names none: unlike every loss's
+FORECAST_COLOUR = "#d62728"  # a forecast made by hand, not by a model trained with some loss
+GUIDE_COLOUR = "#8c8c8c"  # zero lines and the current setting's marker: readable on light and dark
+_TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"}
+
+
+def loss_colour(name: str) -> str:
+    """The colour of a playground loss ('MSE', 'soft-DTW', 'temporal', 'DILATE', 'divergence')."""
+    return COLOURS.get(PLAYGROUND_LOSS_KEYS[name], TEMPORAL_COLOUR)
+
+
+def _top_legend(fig: go.Figure, height: int) -> go.Figure:
+    """No title; the legend in a row above the plot, where narrow screens wrap it without overlap."""
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend=_TOP_LEGEND)
+    return fig
+
+
+def gradient_view(target, forecast, gradient, name: str, moved=None) -> go.Figure:
+    """What one loss pushes: above, the target and forecast (N,) with arrows to where one descent
+    step moves each point (`moved`, (N,)); below, the gradient d loss / d point as bars, on an axis
+    symmetric about its drawn zero (a gradient of at most NO_GRADIENT gets the axis [-1, 1] and a note)."""
+    t = np.arange(len(target))
+    colour = loss_colour(name)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.06)
+    fig.add_scatter(x=t, y=target, name="target", line={"color": COLOURS["target"], "width": 3}, row=1, col=1)
+    fig.add_scatter(
+        x=t,
+        y=forecast,
+        name="forecast",
+        mode="lines+markers",
+        line={"color": FORECAST_COLOUR},
+        marker={"size": 5},
+        row=1,
+        col=1,
+    )
+    if moved is not None:
+        moved, forecast = np.asarray(moved, dtype=float), np.asarray(forecast, dtype=float)
+        fig.add_scatter(
+            x=t,
+            y=moved,
+            name=f"after one {name} descent step",
+            mode="lines",
+            line={"color": colour, "dash": "dot"},
+            row=1,
+            col=1,
+        )
+        step = np.abs(moved - forecast)
+        for j in np.flatnonzero(step > 0.05 * step.max()):  # none when nothing moves
+            fig.add_annotation(
+                x=j,
+                y=moved[j],
+                ax=j,
+                ay=forecast[j],
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                text="",
+                showarrow=True,
+                arrowhead=2,
+                arrowsize=1,
+                arrowwidth=2,
+                arrowcolor=colour,
+            )
+    gradient = np.asarray(gradient, dtype=float)
+    fig.add_bar(x=t, y=gradient, name=f"d {name} / d point", marker_color=colour, row=2, col=1)
+    largest = np.abs(gradient).max()
+    bound = 1.15 * largest if largest > NO_GRADIENT else 1.0
+    if largest <= NO_GRADIENT:  # an axis scaled to float noise would draw it as a full push
+        fig.add_annotation(
+            text=f"no gradient: d {name} / d point ≈ 0 everywhere",
+            xref="x2 domain",
+            yref="y2 domain",
+            x=0.5,
+            y=0.8,
+            showarrow=False,
+        )
+    fig.update_yaxes(title_text="value", row=1, col=1)
+    fig.update_yaxes(
+        title_text="gradient",
+        range=[-bound, bound],
+        zeroline=True,
+        zerolinewidth=2,
+        zerolinecolor=GUIDE_COLOUR,
+        row=2,
+        col=1,
+    )
+    fig.update_xaxes(title_text="time step", row=2, col=1)
+    return _top_legend(fig, 460)
+
+
+def loss_excess(x, excess: dict[str, np.ndarray], current: float, x_title: str, y_title: str) -> go.Figure:
+    """Every loss's growth (name -> (K,) values over x, already minus its value at a reference x)
+    on one shared axis, each in its colour; the current x marked."""
+    fig = go.Figure()
+    for name, values in excess.items():
+        fig.add_scatter(
+            x=x, y=values, name=name, mode="lines+markers", line={"color": loss_colour(name)}, marker={"size": 4}
+        )
+    fig.add_vline(x=current, line_color=GUIDE_COLOUR, line_dash="dot")
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title, zeroline=True, zerolinecolor=GUIDE_COLOUR)
+    return _top_legend(fig, 340)
+
+
+def forecast_panel(target, forecast) -> go.Figure:
+    """A small picture of one forecast (N,) over its target (N,), for side-by-side comparisons."""
+    t = np.arange(len(target))
+    fig = go.Figure()
+    fig.add_scatter(x=t, y=target, name="target", line={"color": COLOURS["target"], "width": 4})
+    fig.add_scatter(x=t, y=forecast, name="forecast", line={"color": FORECAST_COLOUR, "width": 2})
+    fig.update_xaxes(title_text="time step")
+    return _top_legend(fig, 240)
+
+
+def gradient_grid(gradients: dict[str, np.ndarray]) -> go.Figure:
+    """Every loss's gradient d loss / d point (name -> (N,)) in its own row and colour, on one time
+    axis; each row symmetric about its drawn zero, scaled to its own largest push (their sizes
+    differ by orders), which its label gives."""
+    names = list(gradients)
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.03)
+    for row, name in enumerate(names, start=1):
+        gradient = np.asarray(gradients[name], dtype=float)
+        largest = np.abs(gradient).max()
+        pushes = largest > NO_GRADIENT
+        fig.add_bar(
+            x=np.arange(len(gradient)),
+            y=gradient,
+            name=name,
+            marker_color=loss_colour(name),
+            showlegend=False,
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(
+            range=[-1.15 * largest, 1.15 * largest] if pushes else [-1, 1],
+            showticklabels=False,
+            zeroline=True,
+            zerolinecolor=GUIDE_COLOUR,
+            row=row,
+            col=1,
+        )
+        axis = "" if row == 1 else str(row)
+        fig.add_annotation(
+            text=f"{name}: largest |gradient| {largest:.2g}" if pushes else f"{name}: no gradient",
+            xref=f"x{axis} domain",
+            yref=f"y{axis} domain",
+            x=0,
+            y=1,
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            font={"color": loss_colour(name)},
+        )
+    fig.update_xaxes(title_text="time step", row=len(names), col=1)
+    return _top_legend(fig, 90 * len(names) + 50)

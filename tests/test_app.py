@@ -38,12 +38,19 @@ def wait_for_the_run(at: AppTest) -> None:
     raise AssertionError("the run did not finish in 2 minutes")
 
 
-def test_overview_explains_with_a_picture_and_scores(app):
+def test_overview_ranks_a_perfect_a_late_and_a_smooth_forecast_by_each_measure(app):
     assert app.title[0].value == "DILATE Explorer"
-    assert len(app.get("plotly_chart")) == 1
-    scores = app.dataframe[0].value
-    assert {"smooth", "late"} <= set(scores.index)
-    assert scores.loc["late", "DTW"] == 0.0 and scores.loc["smooth", "MSE"] < scores.loc["late", "MSE"]
+    assert len(app.get("plotly_chart")) == 3  # perfect, late, smooth side by side
+    text = "\n".join(m.value for m in app.markdown)
+    # The rankings, from the numbers: MSE prefers the smeared step, DILATE the late sharp one.
+    assert "**MSE ranks perfect < smooth < late**" in text and "**DILATE ranks perfect < late < smooth**" in text
+    assert "- **DILATE: perfect < late < smooth**" in text and "- **MSE: perfect < smooth < late**" in text
+    assert "- DTW: perfect = late < smooth" in text and "- TDI: perfect = smooth < late" in text
+    metrics_table = next(m.value for m in app.markdown if m.value.startswith("| | perfect | late | smooth |"))
+    assert "| DTW | 0.000 | **0.000** | 1.038 |" in metrics_table  # DTW: the late step costs nothing
+    assert "soft-DTW can be negative" in text and "soft-DTW divergence" in text
+    (paper_link,) = app.get("page_link")  # the claims in brief lead to the Paper page
+    assert paper_link.proto.page == "paper"
 
 
 def test_data_page_generates_synthetic_series_and_writes_the_link(app):
@@ -148,18 +155,32 @@ def test_train_settings_come_from_the_link_within_bounds():
     assert at.slider(key="train.batch_size").value == 100  # malformed: the default
 
 
-def test_playground_scores_a_late_step_and_follows_its_sliders(app):
+def test_playground_opens_on_gradients_that_push_and_follows_its_sliders(app):
     at = show(app, "playground")
     metrics = {m.label: float(m.value) for m in at.metric}
     assert set(metrics) == {"MSE", "soft-DTW", "temporal", "DILATE", "divergence"}
-    assert metrics["MSE"] > 0 and metrics["divergence"] > 0  # the default forecast is 3 steps late
+    assert metrics["MSE"] > 0 and metrics["divergence"] > 0  # the default forecast is late and smeared
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"= **{metrics['DILATE']:.4f}**" in text  # the formula with the live numbers
+    assert "- **temporal**: raises points 21–24" in text and "no gradient" not in text
+    assert not at.info
     at.slider(key="play.shift").set_value(0).run()
     assert not at.exception
     on_time = {m.label: float(m.value) for m in at.metric}
-    assert on_time["MSE"] == 0 and abs(on_time["divergence"]) < 1e-4
     assert on_time["temporal"] < metrics["temporal"]
     assert at.query_params["shift"] == "0"
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 6
+
+
+def test_playground_says_why_a_sharp_late_step_gets_no_gradient_at_small_gamma(app):
+    at = show(app, "playground")
+    at.slider(key="play.smooth").set_value(0).run()
+    at.select_slider(key="play.gamma").set_value(0.01).run()
+    assert not at.exception
+    assert "the soft alignment weighs only pairs of equal values" in at.info[0].value
+    assert "- **DILATE**: moves nothing (no gradient)" in "\n".join(m.value for m in at.markdown)
+    at.radio(key="play.gradient").set_value("MSE").run()
+    assert not at.info  # MSE still pushes
 
 
 def test_train_page_trains_the_divergence_as_a_fourth_loss_when_chosen(app):

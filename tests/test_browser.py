@@ -221,7 +221,6 @@ def test_playground_responds_to_the_shift_slider(page):
         ".some(m => m.innerText.includes('temporal') && m.innerText !== before)",
         arg=before,
     )
-    snapshot(page, "playground")
 
 
 def test_paper_page_reruns_a_small_version_live(page):
@@ -234,3 +233,78 @@ def test_paper_page_reruns_a_small_version_live(page):
     snapshot(page, "paper")
     page.get_by_text(re.compile(r"Test metrics after the last epoch, mean over 2 seeds")).wait_for(timeout=240_000)
     page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the small version's metrics beside the paper's
+
+
+VIEWS = {  # screenshot suffix -> browser page options: light, dark, and a phone's width
+    "": {"viewport": {"width": 1400, "height": 1000}},
+    "-dark": {"viewport": {"width": 1400, "height": 1000}, "color_scheme": "dark"},
+    "-phone": {"viewport": {"width": 390, "height": 844}},
+}
+# Within each rendered chart: its title, axis and colour-bar titles, subplot titles (annotations
+# with text) and legend, as boxes on the screen; the pairs of them that overlap by more than 1 px.
+OVERLAPPING_LABELS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((plot, k) => {
+    const boxes = [];
+    const add = (element, label) => {
+        const r = element.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) boxes.push({label, r});
+    };
+    plot.querySelectorAll('text.gtitle, text[class$="title"], .cbtitle text').forEach(e => add(e, e.textContent));
+    plot.querySelectorAll('g.annotation').forEach(a => {
+        const text = a.querySelector('text.annotation-text');
+        if (text && text.textContent.trim()) add(text, text.textContent);
+    });
+    plot.querySelectorAll('g.legend rect.bg').forEach(e => add(e, 'legend'));
+    const pairs = [];
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i].r, b = boxes[j].r;
+        const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (w > 1 && h > 1) pairs.push(`chart ${k}: '${boxes[i].label}' over '${boxes[j].label}'`);
+    }
+    return pairs;
+})"""
+
+
+def whole_page_snapshot(page, name: str) -> None:
+    """A snapshot of the whole page: the window made as tall as Streamlit's scrolling main area."""
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12_000)})
+    page.wait_for_timeout(1500)  # the charts redraw at the new size
+    snapshot(page, name)
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_overview_and_playground_keep_every_chart_label_apart(app_url, view):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(**VIEWS[view])
+        page.set_default_timeout(120_000)
+        for name, path, charts in (("overview", "", 3), ("playground", "playground", 6)):
+            page.goto(f"{app_url}/{path}")
+            page.locator(CHART).nth(charts - 1).wait_for()
+            settle(page)
+            page.wait_for_timeout(500)
+            assert page.evaluate(OVERLAPPING_LABELS) == [], name
+            whole_page_snapshot(page, f"{name}{view}")
+            assert page.evaluate(OVERLAPPING_LABELS) == [], name
+            page.set_viewport_size(VIEWS[view]["viewport"])
+        browser.close()
+
+
+def test_playground_opens_on_a_gradient_that_pushes_drawn_about_zero(page):
+    open_page(page, "Loss playground")
+    page.locator(CHART).nth(4).wait_for()
+    drawn = page.evaluate(
+        """() => {
+            const plot = document.querySelectorAll('.js-plotly-plot')[0];
+            const bars = plot._fullData.find(trace => trace.type === 'bar');
+            return {name: bars.name, y: Array.from(bars.y), range: plot._fullLayout.yaxis2.range,
+                    zeroline: plot._fullLayout.yaxis2.zeroline};
+        }"""
+    )
+    assert drawn["name"] == "d DILATE / d point"
+    assert max(abs(value) for value in drawn["y"]) > 0.1
+    low, high = drawn["range"]
+    assert low < 0 < high and low == pytest.approx(-high) and drawn["zeroline"]
+    assert max(abs(value) for value in drawn["y"]) <= high

@@ -98,3 +98,62 @@ def test_figures_export_as_png_with_the_systems_chromium():
 
 def test_warmup_builds_the_live_figures_on_a_report_in_the_trainers_format():
     charts.warmup()  # raises when a live figure's function or the report format it reads changed
+
+
+def test_gradient_view_draws_the_push_below_on_an_axis_symmetric_about_zero():
+    target = np.r_[np.zeros(5), np.ones(5)]
+    forecast = np.r_[np.zeros(6), 0.5, np.ones(3)]
+    gradient = np.r_[np.zeros(6), -0.4, 0.1, np.zeros(2)]
+    moved = forecast - gradient
+    fig = charts.gradient_view(target, forecast, gradient, "DILATE", moved)
+    bars = next(trace for trace in fig.data if trace.type == "bar")
+    np.testing.assert_array_equal(bars.y, gradient)
+    assert bars.marker.color == charts.COLOURS["dilate"] and bars.yaxis == "y2"
+    low, high = fig.layout.yaxis2.range
+    assert low == -high and high == pytest.approx(1.15 * 0.4) and fig.layout.yaxis2.zeroline
+    # One arrow per moved point, from the forecast to where the step moves it.
+    arrows = [(a.x, a.ay, a.y) for a in fig.layout.annotations if a.showarrow]
+    assert arrows == [(6, 0.5, 0.9), (7, 1.0, 0.9)]
+    assert fig.data[0].line.color == charts.COLOURS["target"]
+
+
+@pytest.mark.parametrize("size", [0.0, 1e-14])  # exactly 0, and float noise (a sharp late step at gamma 0.03)
+def test_gradient_view_of_no_gradient_keeps_zero_in_the_middle_and_says_so(size):
+    series = np.zeros(8)
+    gradient = np.r_[np.zeros(4), size, -size, 0, 0]
+    fig = charts.gradient_view(series, series, gradient, "temporal", series)
+    assert list(fig.layout.yaxis2.range) == [-1.0, 1.0]
+    assert not [a for a in fig.layout.annotations if a.showarrow]
+    assert [a.text for a in fig.layout.annotations] == ["no gradient: d temporal / d point ≈ 0 everywhere"]
+
+
+def test_playground_losses_each_have_their_own_colour_on_one_shared_axis():
+    x = np.arange(-2, 3)
+    excess = {
+        name: np.abs(x) * (k + 1.0) for k, name in enumerate(("MSE", "soft-DTW", "temporal", "DILATE", "divergence"))
+    }
+    fig = charts.loss_excess(x, excess, current=1, x_title="shift", y_title="growth")
+    colours = [trace.line.color for trace in fig.data]
+    assert [trace.name for trace in fig.data] == list(excess) and len(set(colours)) == 5
+    assert colours[0] == charts.COLOURS["mse"] and colours[4] == charts.COLOURS["sdtw_div"]
+    assert all(trace.yaxis in (None, "y") for trace in fig.data)  # one axis for all
+    assert fig.layout.shapes[0].x0 == 1
+
+
+def test_forecast_panel_draws_the_target_under_the_forecast():
+    target, forecast = np.r_[np.zeros(3), np.ones(3)], np.r_[np.zeros(4), np.ones(2)]
+    fig = charts.forecast_panel(target, forecast)
+    np.testing.assert_array_equal(fig.data[0].y, target)
+    np.testing.assert_array_equal(fig.data[1].y, forecast)
+    assert fig.data[0].line.color == charts.COLOURS["target"] and fig.layout.title.text is None
+
+
+def test_gradient_grid_gives_each_loss_a_row_scaled_to_its_own_push_about_zero():
+    gradients = {"MSE": np.array([0.0, -0.05, 0.0]), "soft-DTW": np.array([0.6, -0.2, 0.0]), "temporal": np.zeros(3)}
+    fig = charts.gradient_grid(gradients)
+    assert [trace.marker.color for trace in fig.data] == [charts.loss_colour(name) for name in gradients]
+    assert [trace.yaxis for trace in fig.data] == ["y", "y2", "y3"]
+    ranges = [list(fig.layout[f"yaxis{k}"].range) for k in ("", "2", "3")]
+    assert ranges == [pytest.approx([-0.0575, 0.0575]), pytest.approx([-0.69, 0.69]), [-1, 1]]
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels == ["MSE: largest |gradient| 0.05", "soft-DTW: largest |gradient| 0.6", "temporal: no gradient"]

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from dilate_core import playground as pg
+from dilate_core.losses import dilate_loss
 
 TARGET = pg.step_target(length=40, position=20, height=1.0, noise=0.0)
 
@@ -77,3 +79,139 @@ def test_gradients_equal_finite_differences():
 def test_bad_step_settings_are_rejected():
     with pytest.raises(ValueError, match="position < length"):
         pg.step_target(length=10, position=10)
+
+
+def _loss(name, forecast, target, alpha, gamma) -> float:
+    return float(pg.losses(forecast, target, alpha, gamma)[name][0])
+
+
+def test_a_batch_of_forecasts_scores_as_dilate_loss_scores_each_alone():
+    target = pg.step_target(30, 12, 0.8, 0.05, seed=4)
+    forecasts = np.stack([pg.forecast_from(target, s, 1.2, 1) for s in (-4, 0, 2, 7)])
+    values = pg.losses(forecasts, target, alpha=0.3, gamma=0.1)
+    for k, forecast in enumerate(forecasts):
+        pred, tgt = torch.tensor(forecast)[None, :, None], torch.tensor(target)[None, :, None]
+        loss, shape, temporal = dilate_loss(pred, tgt, alpha=0.3, gamma=0.1)
+        assert values["DILATE"][k] == pytest.approx(float(loss), rel=1e-12)
+        assert values["soft-DTW"][k] == pytest.approx(float(shape), rel=1e-12)
+        assert values["temporal"][k] == pytest.approx(float(temporal), rel=1e-12)
+        assert values["MSE"][k] == pytest.approx(np.mean((forecast - target) ** 2), rel=1e-12)
+
+
+def _defaults():
+    d = pg.DEFAULTS
+    target = pg.step_target(d["length"], d["position"], d["height"], d["noise"])
+    return target, pg.forecast_from(target, d["shift"], d["scale"], d["smooth"]), d["alpha"], d["gamma"]
+
+
+def test_at_the_defaults_every_loss_has_a_gradient_that_finite_differences_confirm():
+    target, forecast, alpha, gamma = _defaults()
+    result = pg.analyse(forecast, target, alpha, gamma)
+    eps = 1e-6
+    for name, gradient in result["gradients"].items():
+        assert np.abs(gradient).max() > 1e-2, name
+        assert pg.no_gradient_reason(name, gradient, result["views"]["E"], result["views"]["D"]) is None
+        j = int(np.argmax(np.abs(gradient)))
+        up, down = forecast.copy(), forecast.copy()
+        up[j] += eps
+        down[j] -= eps
+        numeric = (_loss(name, up, target, alpha, gamma) - _loss(name, down, target, alpha, gamma)) / (2 * eps)
+        assert gradient[j] == pytest.approx(numeric, rel=1e-5), name
+
+
+def test_at_the_defaults_the_temporal_term_moves_the_late_step_earlier_and_mse_towards_the_target():
+    target, forecast, alpha, gamma = _defaults()
+    gradients = pg.gradients(forecast, target, alpha, gamma)
+    position, shift = pg.DEFAULTS["position"], pg.DEFAULTS["shift"]
+    late = position + shift + pg.DEFAULTS["smooth"]  # the forecast reaches the new level here
+    # The forecast's ramp lies right of the target's step: raising its points moves the step earlier.
+    for name in ("temporal", "MSE"):
+        for first, last, direction in pg.pushes(gradients[name]):
+            assert direction == +1 and position <= first <= last < late, name
+    below = forecast < target
+    assert (gradients["MSE"][below] < 0).all() and (gradients["MSE"][~below] == 0).all()
+
+
+def test_a_sharp_late_step_at_small_gamma_gives_no_gradient_to_any_loss_but_mse():
+    forecast = pg.forecast_from(TARGET, shift=3)  # the target re-timed: DTW = 0
+    result = pg.analyse(forecast, TARGET, 0.5, 0.01)
+    E, D = result["views"]["E"], result["views"]["D"]
+    assert pg.no_gradient_reason("MSE", result["gradients"]["MSE"], E, D) is None
+    for name in ("soft-DTW", "temporal", "DILATE", "divergence"):
+        assert pg.no_gradient_reason(name, result["gradients"][name], E, D) == "equal_matches", name
+    # Not an artefact of the backward: finite differences of the loss itself are 0 too.
+    for j in (19, 21, 23):
+        up, down = forecast.copy(), forecast.copy()
+        up[j] += 1e-4
+        down[j] -= 1e-4
+        assert abs(_loss("DILATE", up, TARGET, 0.5, 0.01) - _loss("DILATE", down, TARGET, 0.5, 0.01)) < 1e-9
+    # Smoothing it brings the gradient back.
+    smoothed = pg.gradients(pg.forecast_from(TARGET, shift=3, smooth=2), TARGET, 0.5, 0.01)
+    assert np.abs(smoothed["DILATE"]).max() > 0.1
+
+
+def test_no_gradient_reasons_name_the_identical_forecast_and_the_single_path():
+    perfect = pg.analyse(TARGET, TARGET, 0.5, 0.1)
+    views = perfect["views"]
+    for name in ("MSE", "divergence"):
+        assert pg.no_gradient_reason(name, perfect["gradients"][name], views["E"], views["D"]) == "identical"
+    # Offset by a constant, the diagonal is the cheapest path by far: one path, costs > 0.
+    offset = pg.analyse(TARGET + 0.3, TARGET, 0.5, 0.001)
+    E, D = offset["views"]["E"], offset["views"]["D"]
+    assert pg.no_gradient_reason("temporal", offset["gradients"]["temporal"], E, D) == "hard_path"
+    assert pg.no_gradient_reason("soft-DTW", offset["gradients"]["soft-DTW"], E, D) is None
+
+
+@pytest.mark.parametrize("name", pg.LOSS_NAMES)
+def test_a_small_descent_step_lowers_the_loss_and_moves_the_most_pushed_point_by_the_move_asked(name):
+    target, forecast, alpha, gamma = _defaults()
+    gradient = pg.gradients(forecast, target, alpha, gamma)[name]
+    moved = pg.descent_step(forecast, gradient, largest_move=1e-3)
+    assert np.abs(moved - forecast).max() == pytest.approx(1e-3)
+    pushed = np.abs(gradient) > 1e-9 * np.abs(gradient).max()
+    assert (np.sign(moved - forecast)[pushed] == -np.sign(gradient[pushed])).all()
+    assert _loss(name, moved, target, alpha, gamma) < _loss(name, forecast, target, alpha, gamma)
+    assert (pg.descent_step(forecast, np.zeros_like(forecast), 0.5) == forecast).all()
+
+
+def test_pushes_group_neighbouring_points_moved_the_same_way():
+    gradient = np.array([0.0, -1.0, -0.5, 0.1, 0.8, 0.3, -0.3, 0.0])
+    assert pg.pushes(gradient, share=0.25) == [(1, 2, +1), (4, 5, -1), (6, 6, +1)]
+    assert pg.pushes(np.zeros(5)) == []
+
+
+def test_ranking_orders_lowest_first_and_groups_equal_values():
+    assert pg.ranking({"a": 0.0, "b": 2.0, "c": 0.0}) == [["a", "c"], ["b"]]
+    assert pg.ranking({"x": -0.1, "y": -0.6, "z": 0.4}) == [["y"], ["x"], ["z"]]
+
+
+def test_mse_prefers_a_smooth_step_and_dilate_a_late_one():
+    forecasts = {
+        "perfect": TARGET,
+        "late": pg.forecast_from(TARGET, shift=4),
+        "smooth": pg.forecast_from(TARGET, smooth=6),
+    }
+    card = pg.scorecard(forecasts, TARGET, alpha=0.5, gamma=0.01)
+    mse = {name: np.mean((f - TARGET) ** 2) for name, f in forecasts.items()}
+    assert {name: card[name]["MSE"] for name in forecasts} == pytest.approx(mse)
+    assert pg.ranking(mse) == [["perfect"], ["smooth"], ["late"]]
+    assert pg.ranking({name: card[name]["DILATE"] for name in forecasts}) == [["perfect"], ["late"], ["smooth"]]
+    assert pg.ranking({name: card[name]["DTW"] for name in forecasts}) == [["perfect", "late"], ["smooth"]]
+    assert pg.ranking({name: card[name]["TDI"] for name in forecasts}) == [["perfect", "smooth"], ["late"]]
+    assert card["perfect"]["soft-DTW"] < 0 and card["perfect"]["divergence"] == pytest.approx(0, abs=1e-12)
+
+
+def test_curves_pass_through_the_forecast_their_settings_make_and_excess_is_zero_there():
+    by = pg.curves(TARGET, 0.5, 0.1, shift=2, scale=0.7, smooth=1)
+    here = pg.losses(pg.forecast_from(TARGET, 2, 0.7, 1), TARGET, 0.5, 0.1)
+    for key, at in (("shift", 2), ("scale", 0.7)):
+        x, values = by[key]
+        index = int(np.argmin(np.abs(x - at)))
+        for name in pg.LOSS_NAMES:
+            assert values[name][index] == pytest.approx(here[name][0], rel=1e-12), (key, name)
+    shifts, values = by["shift"]
+    grown = pg.excess(shifts, values, 0)
+    assert all(v[list(shifts).index(0)] == 0 for v in grown.values())
+    assert grown["MSE"][list(shifts).index(5)] == pytest.approx(values["MSE"][15] - values["MSE"][10])
+    with pytest.raises(ValueError, match="not among"):
+        pg.excess(shifts, values, 0.5)
