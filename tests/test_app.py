@@ -183,6 +183,7 @@ def test_playground_says_why_a_sharp_late_step_gets_no_gradient_at_small_gamma(a
     assert not at.info  # MSE still pushes
 
 
+@pytest.mark.slow  # trains in a worker process
 def test_train_page_trains_the_divergence_as_a_fourth_loss_when_chosen(app):
     at = show(show(app, "data"), "train")
     assert at.multiselect(key="train.losses").value == ["mse", "soft_dtw", "dilate"]
@@ -204,6 +205,7 @@ def test_train_page_refuses_a_run_without_a_loss(app):
     assert at.session_state[keys.JOB] is None
 
 
+@pytest.mark.slow  # trains in a worker process
 def test_a_run_that_keeps_its_best_validation_weights_is_scored_with_them(app):
     at = show(show(app, "data"), "train")
     at.number_input(key="train.epochs").set_value(4)
@@ -220,6 +222,7 @@ def test_a_run_that_keeps_its_best_validation_weights_is_scored_with_them(app):
     show(at, "alignments")
 
 
+@pytest.mark.slow  # trains in a worker process
 def test_early_stopping_needs_validation_and_shows_the_stopped_models(app):
     at = show(app, "data")
     at.slider(key="data.synthetic.n_series").set_value(100).run()
@@ -239,6 +242,7 @@ def test_early_stopping_needs_validation_and_shows_the_stopped_models(app):
     assert any(c.value.startswith(stopped) for c in at.caption)
 
 
+@pytest.mark.slow  # trains in worker processes
 def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
     at = show(app, "paper")
     titles = [h.value for h in at.header]
