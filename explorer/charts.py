@@ -397,13 +397,15 @@ def alpha_panels(rows, paper_alpha: float) -> go.Figure:
 
 FIGURE5A_COLUMNS = {
     "k": "length k",
-    "ours_ms": "ours (ms)",
-    "ours_iqr_ms": "ours, spread (ms)",
-    "autograd_ms": "autograd (ms)",
-    "autograd_iqr_ms": "autograd, spread (ms)",
+    "ours_ms": "ours, median (ms)",
+    "ours_q1_ms": "ours, 1st quartile (ms)",
+    "ours_q3_ms": "ours, 3rd quartile (ms)",
+    "autograd_ms": "autograd, median (ms)",
+    "autograd_q1_ms": "autograd, 1st quartile (ms)",
+    "autograd_q3_ms": "autograd, 3rd quartile (ms)",
     "speedup": "speed-up (×)",
-    "speedup_low": "speed-up, low",
-    "speedup_high": "speed-up, high",
+    "speedup_low": "speed-up, low (×)",
+    "speedup_high": "speed-up, high (×)",
     "repeats": "repeats",
 }
 

@@ -18,7 +18,7 @@ stats: the t-tests.
 
 from dilate_core.sweep.executors import LocalExecutor, Outcome, RayExecutor, executor_from, run_sweep, train_task
 from dilate_core.sweep.plan import Sweep, Task, reduced, spread
-from dilate_core.sweep.store import STORE_NAME, Store
+from dilate_core.sweep.store import STORE_NAME, Store, stored_rows
 from dilate_core.sweep.summary import (
     CLAIMS,
     JUDGED,
@@ -29,6 +29,8 @@ from dilate_core.sweep.summary import (
     comparable,
     duration_text,
     mean_std,
+    pace,
+    paper_model,
     summary_markdown,
     summary_rows,
     verdict,
@@ -54,9 +56,12 @@ __all__ = [
     "duration_text",
     "executor_from",
     "mean_std",
+    "pace",
+    "paper_model",
     "reduced",
     "run_sweep",
     "spread",
+    "stored_rows",
     "summary_markdown",
     "summary_rows",
     "train_task",

@@ -84,3 +84,21 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+
+def stored_rows(folder, status: str = "done") -> list[dict]:
+    """A store's rows as `Store.rows` gives them, read without writing to it (a committed store
+    stays as committed); none if the folder has no store."""
+    path = Path(folder) / STORE_NAME
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        query = "SELECT key, cell, run, config, result, error FROM tasks WHERE status = ? ORDER BY cell, run"
+        return [
+            {"key": key, "cell": json.loads(cell), "run": run, "config": json.loads(config),
+             "result": json.loads(result) if result else None, "error": error}
+            for key, cell, run, config, result, error in db.execute(query, (status,))
+        ]  # fmt: skip
+    finally:
+        db.close()

@@ -11,6 +11,7 @@ and in no count. The paper's claims (CLAIMS) are judged between our own losses, 
 import csv
 import json
 import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,12 @@ def comparable(loss: str, settings: dict) -> bool:
         math.isclose(settings.get(name, SETTINGS[name].default), paper.PAPER_LOSS_PARAMETERS[name])
         for name in paper.parameters_read(loss)
     )
+
+
+def paper_model(loss: str, settings: dict) -> bool:
+    """Whether the paper trained this model: its loss parameters (`comparable`) and no MSE warm-up.
+    Only such a model's values stand beside the paper's as if they were the same experiment."""
+    return comparable(loss, settings) and not settings.get("mse_warmup", SETTINGS["mse_warmup"].default)
 
 
 def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
@@ -396,3 +403,19 @@ def summary_markdown(
             message = (row["error"] or "").strip().splitlines() or ["(no message)"]
             lines += [f"- {row['cell']}, run {row['run']}: {message[-1]}", "", "```", *message, "```", ""]
     return "\n".join(lines)
+
+
+def pace(rows: Iterable[dict]) -> tuple[float, float] | None:
+    """(seconds per epoch, epoch of DILATE's best validation loss or, without DILATE, of the
+    latest best loss), each the median over a store's done rows; None without rows. What a
+    small version of the sweep can afford, and how many epochs its effect needs."""
+    per_epoch, best = [], []
+    for row in rows:
+        result = row["result"]
+        per_epoch.append(result["seconds"] / max(1, result["epochs"]))
+        epochs = result.get("best_epochs") or {}
+        if epochs:
+            best.append(epochs.get("dilate", max(epochs.values())))
+    if not per_epoch:
+        return None
+    return statistics.median(per_epoch), statistics.median(best) if best else 0.0
