@@ -302,6 +302,7 @@ def warmup() -> None:
 # The Paper page's figures: ours beside the paper's, the verdict of the paper's test as colour.
 VERDICT_COLOURS = {"consistent": "#2e7d32", "differs": "#c62828", "not comparable": "#9e9e9e"}
 VERDICT_MARKS = {"consistent": "✓", "differs": "≠", "not comparable": "·"}
+OPEN_LINE = {"width": 2}  # the outline of an open marker (the paper's values)
 
 
 def _legend_only(fig: go.Figure, name: str, marker: dict) -> None:
@@ -364,12 +365,12 @@ def paper_comparison(rows, metrics=paper.TABLE1_METRICS) -> go.Figure:
 
 def alpha_panels(rows, paper_alpha: float) -> go.Figure:
     """Figure 5(b), readable over every alpha: DILATE's test MSE, DTW and TDI (mean ± std over
-    seeds) against alpha on log value axes (alpha = 0's exploding MSE and DTW no longer flatten
+    seeds) against alpha, MSE and DTW on log axes (alpha = 0's exploding values no longer flatten
     the rest), and the paper's Table 1 value at the alpha it was trained with. One legend entry each.
 
     rows: a sweep summary's rows (a DataFrame with alpha, loss, metric, scale, mean, std,
     paper_mean, paper_std), one protocol."""
-    rows = rows[rows["loss"] == "dilate"].sort_values("alpha")
+    rows, dilate = rows[rows["loss"] == "dilate"].sort_values("alpha"), COLOURS["dilate"]
     titles = [f"{METRICS[m]} ×{rows[rows['metric'] == m]['scale'].iloc[0]:g}" for m in METRICS]
     fig = make_subplots(rows=1, cols=3, subplot_titles=titles)
     for col, metric in enumerate(METRICS, start=1):
@@ -385,11 +386,12 @@ def alpha_panels(rows, paper_alpha: float) -> go.Figure:
             fig.add_scatter(
                 x=[paper_alpha], y=[reported["paper_mean"].iloc[0]],
                 error_y={"type": "data", "array": [reported["paper_std"].iloc[0]]}, mode="markers",
-                marker={"symbol": "diamond", "size": 11, "color": "white", "line": {"color": COLOURS["dilate"]}},
+                marker={"symbol": "diamond", "size": 11, "color": "white", "line": OPEN_LINE | {"color": dilate}},
                 name=f"the paper (Table 1, alpha {paper_alpha:g})", legendgroup="paper", showlegend=col == 1,
                 row=1, col=col,
             )  # fmt: skip
-        fig.update_yaxes(type="log", row=1, col=col)
+        if metric != "tdi":  # TDI stays linear: alpha = 0's flat forecasts score exactly 0
+            fig.update_yaxes(type="log", dtick="D2", row=1, col=col)
     fig.update_xaxes(title_text="alpha")
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
     return _layout(fig, 340)

@@ -1,14 +1,17 @@
 """The Paper page: its figures, its small versions, and the page itself under AppTest and in a browser."""
 
+import os
 import re
 
 import pandas as pd
 import pytest
+from playwright import sync_api as playwright
 from streamlit.testing.v1 import AppTest
 
 from dilate_core import paper
 from dilate_core.sweep import Sweep, paper_model, reduced, spread
 from explorer import charts, frame, keys
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, start_server, stop_server
 
 APP = "../app.py"
 
@@ -44,9 +47,8 @@ def test_the_comparison_chart_puts_ours_beside_the_papers_in_each_losss_colour_w
 def test_figure_5b_is_readable_over_every_alpha_with_one_legend_entry_per_thing():
     rows = _summary("figure5b_alpha")
     fig = charts.alpha_panels(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
-    assert [fig.layout[f"yaxis{i}"].type for i in ("", 2, 3)] == [
-        "log"
-    ] * 3  # alpha = 0's MSE no longer flattens the rest
+    # alpha = 0's MSE (600) and DTW (1000) no longer flatten the rest; its TDI is 0, so TDI stays linear
+    assert [fig.layout[f"yaxis{i}"].type for i in ("", 2, 3)] == ["log", "log", None]
     legend = [trace.name for trace in fig.data if trace.showlegend]
     assert legend == ["DILATE, ours (mean ± std)", "the paper (Table 1, alpha 0.5)"]
     paper_points = [trace for trace in fig.data if trace.name.startswith("the paper")]
@@ -98,7 +100,7 @@ def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding(monk
     assert len(glance) == len(claims.groupby(["experiment", "model"]))
     ecg = glance[(glance["data set"] == "ECG5000") & (glance["model"] == "seq2seq")].iloc[0]
     assert (
-        ecg["DILATE better than MSE on TDI"]
+        ecg["TDI: DILATE < MSE"]
         == {"yes": "✓", "no": "✗", "inconclusive": "?"}[
             claims[(claims["experiment"] == "table1_ecg5000") & (claims["model"] == "seq2seq")]
             .set_index("claim")
@@ -126,3 +128,41 @@ def test_a_summary_says_how_it_judges_and_counts_only_table_1s_metrics(name):
     assert "Welch's two-sided t-test" in text and "not comparable, in no count" in text
     (header,) = re.findall(r"Consistent with the paper \(Welch's t-test, p ≥ 0.05\): (\d+) of (\d+) MSE", text)
     assert int(header[1]) == 18  # 2 models x 3 losses x 3 metrics: no ramp or Hausdorff row
+
+
+SCREENSHOT_PARTS = {
+    "ecg": "ECG5000: what reproduces, and why",
+    "table1": "Tables 1 and 2: ECG5000",
+    "alpha": "Figure 5(b): the influence of alpha",
+    "speedup": "Figure 5(a): the custom backward against autograd",
+}
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
+def test_the_paper_page_in_a_browser_draws_the_claims_and_the_charts_light_dark_and_narrow():
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    server = start_server(port)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            for name, scheme, width in (("light", "light", 1400), ("dark", "dark", 1400), ("narrow", "light", 390)):
+                page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=scheme)
+                page.set_default_timeout(120_000)
+                page.goto(f"http://127.0.0.1:{port}/paper")
+                page.get_by_role("heading", name="The paper's claims at a glance").wait_for()
+                page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
+                page.locator('[data-testid="stDataFrame"]').first.wait_for()
+                charts_drawn = page.locator(".js-plotly-plot .main-svg")
+                charts_drawn.nth(len(paper.EXPERIMENTS)).wait_for()  # every experiment's chart, and Figure 5(a)'s
+                assert page.locator(".js-plotly-plot").count() >= len(paper.EXPERIMENTS) + 1
+                page.wait_for_timeout(1500)  # the last charts' layout
+                page.screenshot(path=str(ARTIFACTS / f"paper-{name}.png"))
+                for part, heading in SCREENSHOT_PARTS.items():  # the page scrolls inside Streamlit's main block
+                    page.get_by_role("heading", name=heading).scroll_into_view_if_needed()
+                    page.wait_for_timeout(500)
+                    page.screenshot(path=str(ARTIFACTS / f"paper-{name}-{part}.png"))
+                page.close()
+            browser.close()
+    finally:
+        stop_server(server)

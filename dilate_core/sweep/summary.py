@@ -143,6 +143,12 @@ class Claim:
     as_good_as: bool  # 'as good as' (holds unless significantly worse), else 'better' (significantly lower)
     sentence: str
 
+    @property
+    def short(self) -> str:
+        """'TDI: DILATE < MSE', a column header: the metric, then the claim's order of the two losses."""
+        relation = "≤" if self.as_good_as else "<"
+        return f"{paper.METRIC_LABELS[self.metric]}: {LOSS_LABELS[self.loss]} {relation} {LOSS_LABELS[self.other]}"
+
     def text(self) -> str:
         relation = "as good as" if self.as_good_as else "better than"
         return f"{LOSS_LABELS[self.loss]} {relation} {LOSS_LABELS[self.other]} on {paper.METRIC_LABELS[self.metric]}"
