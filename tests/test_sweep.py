@@ -14,6 +14,7 @@ from dilate_core import sweep as sweeps
 from dilate_core.cli import main
 from dilate_core.settings import LOSSES
 from dilate_core.sweep import LocalExecutor, Store, Sweep, duration_text, run_sweep, stats, train_task, verdict
+from dilate_core.sweep.executors import error_text
 from dilate_core.sweep.summary import judge_claim
 from tests.proc import alive, children, cpu_seconds, is_spawned_worker, wait_until
 
@@ -147,10 +148,25 @@ def test_a_failing_task_is_recorded_with_its_error_and_the_others_finish(tmp_pat
     (failed,) = store.rows("failed")
     assert failed["cell"] == {"dataset": "csv"} and "needs its data set" in failed["error"]
     assert [row["cell"] for row in store.rows()] == [{"dataset": "synthetic"}]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Failed runs: 1" in summary and "## Failed runs" in summary and failed["error"] in summary
     # A failed task is tried again by the next run of the sweep.
     retry = Recording()
     run_sweep(plan, tmp_path, retry)
     assert [task.cell for task in retry.ran] == [{"dataset": "csv"}]
+
+
+def test_a_failed_tasks_error_keeps_its_whole_traceback():
+    def failing():
+        raise ValueError("no such data")
+
+    try:
+        failing()
+    except ValueError as error:
+        text = error_text(error)
+    lines = text.splitlines()
+    assert lines[0] == "Traceback (most recent call last):" and lines[-1] == "ValueError: no such data"
+    assert any("in failing" in line for line in lines)
 
 
 def test_each_finished_task_is_in_the_store_at_once(tmp_path):
