@@ -246,7 +246,9 @@ def test_early_stopping_needs_validation_and_shows_the_stopped_models(app):
 def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
     at = show(app, "paper")
     titles = [h.value for h in at.header]
-    assert titles[0].startswith("Tables 1 and 2") and "Figure 5(a): the custom backward against autograd" in titles
+    assert (
+        titles[0] == "The paper's claims at a glance" and "Figure 5(a): the custom backward against autograd" in titles
+    )
     for info in at.info:  # an experiment without committed results says how to run it
         assert "python -m dilate_core sweep sweeps/" in info.value or "python -m bench.figure5a" in info.value
     next(b for b in at.button if b.key == "paper.rerun.table1_synthetic").click().run()
