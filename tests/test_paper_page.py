@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dilate_core import paper
 from dilate_core.sweep import Sweep, paper_model, reduced, spread
-from explorer import charts, frame, keys
+from explorer import charts, keys
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, start_server, stop_server
 
 APP = "../app.py"
@@ -83,10 +83,7 @@ def test_only_a_model_the_paper_trained_stands_beside_a_paper_value():
     assert not paper_model("soft_dtw", {"gamma": 0.1}) and paper_model("mse", {"gamma": 0.1})
 
 
-def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding(monkeypatch):
-    # AppTest resets PagesManager.uses_pages_directory before every run, so require_app_frame would
-    # rerun the page each time and a click would be spent on the first of the two runs.
-    monkeypatch.setattr(frame, "require_app_frame", lambda: None)
+def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding():
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page("pages/paper.py")
