@@ -118,4 +118,4 @@ def scores(job_id: int, epoch: int, _trainer, _dataset) -> dict[str, dict[str, n
 
 def write_run_link(job, **extra) -> None:
     """Put the run's data and settings (and the page's own values) into the link."""
-    links.write(**run_link(job.config), **{name: str(value) for name, value in extra.items()})
+    links.write(**(run_link(job.config) | {name: str(value) for name, value in extra.items()}))

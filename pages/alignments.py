@@ -34,7 +34,7 @@ training = job.state not in FINAL_STATES
 gamma = st.select_slider(
     "gamma of the soft path map",
     MAP_GAMMAS,
-    links.read("gamma", 0.01, choices=MAP_GAMMAS),
+    links.read("map_gamma", 0.01, choices=MAP_GAMMAS),
     key="align.gamma",
     help="Small gamma: the soft path map tends to the hard DTW path; large gamma: it spreads over many paths.",
 )
@@ -157,11 +157,11 @@ if training:
         if picked is None:
             st.info("The run has not evaluated its models yet: their first forecasts come in a moment.")
             return
-        finished.write_run_link(current, gamma=gamma)
+        finished.write_run_link(current, map_gamma=gamma)
         draw(*picked, live=True)
 
     live()
 else:
     series, predictions, epoch = pick_when_finished(job)
-    finished.write_run_link(job, series=series, gamma=gamma)
+    finished.write_run_link(job, series=series, map_gamma=gamma)
     draw(series, predictions, epoch, live=False)
