@@ -126,8 +126,8 @@ def flatness(pred, target) -> np.ndarray:
 def is_flat(pred, target, fraction: float = FLAT_FRACTION) -> np.ndarray:
     """Whether each forecast (B, M, d) is flat: its std over time is below `fraction` of its
     target's (B, N, d), (B,) bools. TDI says nothing of a flat forecast's timing: the DTW path
-    through a constant series is any path of equal cost, and ties fall near the diagonal, so a
-    flat forecast scores TDI near 0 at any level.
+    through a constant series is any path of equal cost, ties fall near the diagonal (TDI near 0
+    at any level), and through a nearly constant one tiny wiggles decide it.
 
     Examples
     --------

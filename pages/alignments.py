@@ -18,14 +18,14 @@ require_app_frame()
 MAP_GAMMAS = [*GAMMAS, 3.0, 10.0]  # up to where the map spreads wide
 LIVE_REFRESH_S = 2.0  # how often the page looks for a new evaluation while the run trains
 HOW_TO_READ = (
-    "**How to read the matrices.** Each cell (i, j) pairs the target at step i with the forecast at "
-    "step j; the cost matrix is their squared difference (dark: close). DTW's path (red) is the "
-    "cheapest way through it from the top-left to the bottom-right. On the dashed diagonal the "
-    "forecast is on time; a path **below** it means the forecast is late, **above** it early, and the "
-    "distance from the diagonal is the lag that TDI adds up. A **horizontal run** means one target "
-    "step is matched with several forecast steps: the forecast lingers (a vertical run: it hurries). "
-    "The soft path map spreads the path over the paths of similar cost (more with a larger gamma); "
-    "DILATE's temporal term is its weight times the squared lag."
+    "Each cell (i, j) pairs the target at step i (down) with the forecast at step j (across); the cost "
+    "matrix is their squared difference (dark: close). DTW's path (red) is the cheapest way through it "
+    "from the top-left to the bottom-right. On the dashed diagonal the forecast is on time; a path "
+    "**above** it (to the right) matches each target step with a later forecast step: the forecast is "
+    "late; **below** it, early. The distance from the diagonal is the lag, which TDI adds up. A "
+    "**horizontal run** matches one target step with several forecast steps: the forecast lingers (a "
+    "vertical run: it hurries). The soft path map spreads the path over the paths of similar cost (more "
+    "with a larger gamma); DILATE's temporal term is its weight times the squared lag."
 )
 
 st.title("Alignments")
@@ -122,7 +122,9 @@ def draw(series: int, predictions: dict, epoch: int, live: bool) -> None:
     when = f"epoch {epoch}, the last evaluation: the page follows the run" if live else f"after {epoch} epochs"
     st.caption(f"Test series {series}, {when}. The cost matrices share one colour range, 0 to {top:.3g}.")
     t0 = dataset.n_input
-    for k, (column, (name, forecast)) in enumerate(zip(st.columns(len(views)), predictions.items(), strict=True)):
+    with st.expander("How to read the matrices", expanded=True):
+        st.markdown(HOW_TO_READ)
+    for column, (name, forecast) in zip(st.columns(len(views)), predictions.items(), strict=True):
         view = views[name]
         with column:
             st.subheader(LOSS_LABELS[name])
@@ -136,13 +138,11 @@ def draw(series: int, predictions: dict, epoch: int, live: bool) -> None:
             ratio = float(flatness(forecast[None], y[None])[0])
             if ratio < FLAT_FRACTION:
                 st.warning(
-                    f"This forecast is flat: it moves {ratio:.0%} as much as the target. Its TDI is near 0 "
-                    "whatever its level, because every path through a constant forecast costs the same: "
-                    "it says nothing of timing here."
+                    f"This forecast is flat: it moves {ratio:.0%} as much as the target. Its TDI says nothing "
+                    "of timing: the DTW path through a flat forecast is set by ties and tiny wiggles, near the "
+                    "diagonal (TDI near 0) or far from it, at random."
                 )
             st.plotly_chart(charts.cost_matrix(view["D"], view["path"], t0=t0, zmax=top))
-            if k == 0:
-                st.markdown(HOW_TO_READ)
             st.plotly_chart(charts.soft_alignment(view["E"], gamma, t0=t0, path=view["path"]))
 
 

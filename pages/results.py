@@ -31,7 +31,7 @@ for metric, scale in paper.scales(source).items():
         row = {
             "metric": paper.metric_title(metric, source),
             "loss": LOSS_LABELS[name],
-            "ours": values[metric].mean() * scale,
+            "ours": float(f"{values[metric].mean() * scale:.3g}"),  # as many digits as the paper prints
         }
         if (metric, name) in reported:
             mean, std = reported[(metric, name)]
@@ -56,9 +56,9 @@ if flat:
     names = ", ".join(LOSS_LABELS[name] for name in flat)
     st.warning(
         f"The forecasts of {names} are flat: they move less than {FLAT_FRACTION:.0%} as much as their targets. "
-        "A flat forecast scores TDI near 0 at any level (every path through a constant series costs the same, and "
-        "DTW's ties fall near the diagonal), so TDI cannot rank these models: compare them on MSE and DTW, and "
-        "train longer."
+        "A flat forecast has no timing to judge: the DTW path through it is set by ties and tiny wiggles, so its "
+        "TDI is mostly near 0 and sometimes large, at random. TDI cannot rank these models: compare them on MSE "
+        "and DTW, and train longer."
     )
 if job.epoch < finished.PAPER_EPOCHS:
     st.info(
@@ -85,7 +85,7 @@ st.plotly_chart(charts.dtw_tdi_scatter(per_loss, flags, source))
 st.caption(
     "Each dot is one test series: its DTW (how far the forecast's shape is from the target's, whatever the "
     "timing) across, its TDI (how far the matching points are apart in time) up. Lower-left is better on both. "
-    "Open circles are flat forecasts: they sit near TDI 0 whatever their DTW, a timing they never had."
+    "Open circles are flat forecasts: their TDI (mostly near 0) is a timing they never had."
 )
 
 st.subheader("Per-series test metrics")

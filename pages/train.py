@@ -168,8 +168,8 @@ def draw(job) -> None:
     if flat:
         st.warning(
             f"The forecasts of {', '.join(LOSS_LABELS[n] for n in flat)} are flat so far (on the series below, they "
-            f"move less than {FLAT_FRACTION:.0%} as much as the targets): a flat forecast scores TDI near 0 at any "
-            "level, so its low TDI says nothing of timing."
+            f"move less than {FLAT_FRACTION:.0%} as much as the targets): a flat forecast has no timing to judge, "
+            "its TDI (mostly near 0) comes from ties in the DTW path and says nothing of timing."
         )
     if figures["forecasts"]:
         st.markdown(f"**Forecasts on fixed test series** (epoch {figures['previews_epoch']})")

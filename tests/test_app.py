@@ -302,7 +302,7 @@ def test_a_five_epoch_run_says_its_forecasts_are_flat_on_every_page_that_shows_t
     assert any("paper trains up to 1000" in i.value for i in at.info)
     at = show(at, "alignments")
     assert any("This forecast is flat" in w.value for w in at.warning)
-    assert any("How to read the matrices" in m.value for m in at.markdown)
+    assert any("Each cell (i, j) pairs" in m.value for m in at.markdown)
 
 
 def test_a_shared_results_link_offers_to_train_its_configuration():

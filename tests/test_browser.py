@@ -54,8 +54,15 @@ def settle(page) -> None:
 
 
 def snapshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so the window is made as tall
+    as the page for the picture, then given back its size."""
     path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 6000))})
+    page.wait_for_timeout(800)  # charts redraw at the new size
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         target = ROOT / "assets" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
