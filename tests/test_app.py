@@ -68,7 +68,7 @@ def test_data_page_generates_synthetic_series_and_writes_the_link(app):
     assert at.query_params["n_series"] == "100" and at.query_params["sigma"] == "0.1"
     assert at.query_params["source"] == "synthetic"
     assert at.session_state[keys.DATA_SETTINGS]["n_series"] == 100
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 6  # the six examples
 
 
 @pytest.mark.parametrize("source, shape", [("ecg5000", (500, 84, 1)), ("etth1", None)])
