@@ -128,7 +128,8 @@ def draw(series: int, predictions: dict, epoch: int, live: bool) -> None:
         view = views[name]
         with column:
             st.subheader(LOSS_LABELS[name])
-            st.plotly_chart(charts.forecast(x, y, {name: forecast}, breakpoint))
+            # keyed: models that forecast alike (all of them before training) draw identical figures
+            st.plotly_chart(charts.forecast(x, y, {name: forecast}, breakpoint), key=f"align.forecast.{name}")
             scores = view["scores"]
             st.caption(
                 " · ".join(
@@ -142,8 +143,9 @@ def draw(series: int, predictions: dict, epoch: int, live: bool) -> None:
                     "of timing: the DTW path through a flat forecast is set by ties and tiny wiggles, near the "
                     "diagonal (TDI near 0) or far from it, at random."
                 )
-            st.plotly_chart(charts.cost_matrix(view["D"], view["path"], t0=t0, zmax=top))
-            st.plotly_chart(charts.soft_alignment(view["E"], gamma, t0=t0, path=view["path"]))
+            st.plotly_chart(charts.cost_matrix(view["D"], view["path"], t0=t0, zmax=top), key=f"align.cost.{name}")
+            soft_map = charts.soft_alignment(view["E"], gamma, t0=t0, path=view["path"])
+            st.plotly_chart(soft_map, key=f"align.soft.{name}")
 
 
 if training:

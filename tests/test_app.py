@@ -303,6 +303,32 @@ def test_a_five_epoch_run_says_its_forecasts_are_flat_on_every_page_that_shows_t
     at = show(at, "alignments")
     assert any("This forecast is flat" in w.value for w in at.warning)
     assert any("Each cell (i, j) pairs" in m.value for m in at.markdown)
+    at = show(at, "train")
+    at.number_input(key="train.more").set_value(1)
+    next(b for b in at.button if b.label == "Continue training").click().run()
+    wait_for_the_run(at)
+    assert "Run #1 done after 6 epochs" in at.success[0].value  # a continued run keeps its number
+
+
+def test_alignments_follow_a_run_while_it_trains(app):
+    at = show(app, "data")
+    at.slider(key="data.synthetic.n_series").set_value(100).run()
+    at = show(at, "train")
+    at.number_input(key="train.epochs").set_value(2000)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    try:
+        at = show(at, "alignments")
+        for _ in range(120):  # the run's first report (before training) carries its first forecasts
+            if at.radio:
+                break
+            time.sleep(0.5)
+            at.run()
+        assert at.radio[0].options == ["0", "24", "49", "74", "99"]  # the series every evaluation forecasts
+        assert any("the page follows the run" in c.value for c in at.caption)
+        assert len(at.get("plotly_chart")) == 9  # forecast, cost matrix and soft map of each model
+    finally:
+        at = show(at, "train")
+        next(b for b in at.button if b.label == "Stop training").click().run()
 
 
 def test_a_shared_results_link_offers_to_train_its_configuration():
