@@ -345,3 +345,25 @@ def test_a_shared_results_link_offers_to_train_its_configuration():
     at = show(at, "train")  # where a browser goes (AppTest stays on the page that switched)
     wait_for_the_run(at)
     assert "Run #1 done after 2 epochs" in at.success[0].value
+
+
+def test_the_alignments_picker_jumps_to_where_the_losses_disagree_on_ecg5000(app):
+    at = show(app, "data")
+    at.radio(key="data.source").set_value("ecg5000").run()
+    at = show(at, "train")
+    at.number_input(key="train.epochs").set_value(1)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    wait_for_the_run(at)
+    at.switch_page("pages/alignments.py")
+    at.run(timeout=300)  # scores all 4500 test series once (cached)
+    assert not at.exception
+    table = at.dataframe[0].value  # the series where the models' DTW differ most, largest gap first
+    gaps = table[["MSE", "soft-DTW", "DILATE"]].max(axis=1) - table[["MSE", "soft-DTW", "DILATE"]].min(axis=1)
+    assert list(table["DTW gap"]) == sorted(table["DTW gap"], reverse=True)
+    assert (abs(gaps - table["DTW gap"]) < 0.02).all() and at.number_input(key="align.series").max == len(
+        at.session_state[keys.DATA].test_x
+    ) - 1
+    next(b for b in at.button if b.label == "Where the losses disagree most").click().run()
+    assert not at.exception and at.number_input(key="align.series").value == table.index[0]
+    assert at.query_params["series"] == str(table.index[0]) and at.query_params["source"] == "ecg5000"
+    assert any("DTW ×10 " in c.value for c in at.caption)  # ECG5000's DTW at the paper's x10
