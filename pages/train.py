@@ -50,8 +50,8 @@ if warning:
 if values["epochs"] < finished.PAPER_EPOCHS:
     st.caption(
         f"The paper trains up to 1000 epochs with early stopping (its published code: {finished.PAPER_EPOCHS}). "
-        f"At {values['epochs']} epochs DILATE's forecasts of the synthetic steps are often still partly flat, "
-        "and worse than MSE's on DTW. The Paper page scores the committed runs of up to 1000 epochs (10 seeds), "
+        "With fewer, DILATE's forecasts of the synthetic steps may still be partly flat and worse than MSE's on "
+        "DTW (they are at the default 100). The Paper page scores the committed runs of up to 1000 epochs (10 seeds), "
         "where DILATE's effect shows; they keep scores, not forecasts: to see the forecasts, train "
         f"{finished.PAPER_EPOCHS} epochs (or Continue a run)."
     )
