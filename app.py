@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from explorer import keys, server
+from explorer import finished, keys, server
+from explorer.jobs import FINAL_STATES
+
+RUN_STATUS_REFRESH_S = 2.0  # how often the sidebar's status looks at a run that trains
 
 
 def main() -> None:
@@ -21,21 +24,35 @@ def main() -> None:
         st.Page("pages/paper.py", title="Paper", icon=":material/article:"),
     ]
     navigation = st.navigation(pages)
+    status = st.sidebar.container()
+    try:
+        navigation.run()
+    finally:  # after the page, even one that stopped early: the status says what the page just did
+        with status:
+            sidebar_status()
 
-    with st.sidebar:
-        dataset = st.session_state.get(keys.DATA)
-        if dataset is None:
-            st.caption("No data yet: open **Data**.")
-        else:
-            st.caption(
-                f"**Data**: {dataset.name}, {len(dataset.train_x)} train / {len(dataset.test_x)} test, "
-                f"{dataset.n_input} → {dataset.n_output} steps"
-            )
-        job = server.current_job()
-        if job is not None:
-            st.caption(f"**Run** #{job.id}: {job.state}, epoch {job.epoch}")
 
-    navigation.run()
+def sidebar_status() -> None:
+    """The data this session loaded and its run; while the run trains, refreshed on its own."""
+    dataset = st.session_state.get(keys.DATA)
+    if dataset is None:
+        st.caption("No data yet: open **Data**.")
+    else:
+        st.caption(
+            f"**Data**: {dataset.name}, {len(dataset.train_x)} train / {len(dataset.test_x)} test, "
+            f"{dataset.n_input} → {dataset.n_output} steps"
+        )
+    job = server.current_job()
+    if job is None:
+        return
+    if job.state in FINAL_STATES:
+        run_status(job)
+    else:
+        st.fragment(run_every=RUN_STATUS_REFRESH_S)(lambda: run_status(server.current_job()))()
+
+
+def run_status(job) -> None:
+    st.caption(f"**Run** #{finished.run_number(job)}: {job.state}, epoch {job.epoch}")
 
 
 # Streamlit runs this script as __main__. A worker process spawned while a session's script runs

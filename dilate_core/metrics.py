@@ -105,6 +105,53 @@ def alignment_views(target, forecast, gamma: float) -> dict:
     }
 
 
+FLAT_FRACTION = 0.2  # a forecast moving less than this fraction of its target's movement is "flat"
+
+
+def flatness(pred, target) -> np.ndarray:
+    """How much each forecast moves, relative to its target: std over time of the forecast
+    divided by the target's, (B,). pred : (B, M, d), target : (B, N, d); first feature only.
+
+    Near 0 for a flat forecast, near 1 for one that moves as much as its target. A target that
+    does not move at all (std 0) gives inf for any forecast that moves and 1 for one that does not.
+    """
+    p = np.asarray(pred, dtype=np.float64).reshape(len(pred), np.shape(pred)[1], -1)[:, :, 0]
+    t = np.asarray(target, dtype=np.float64).reshape(len(target), np.shape(target)[1], -1)[:, :, 0]
+    spread_p, spread_t = p.std(axis=1), t.std(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = spread_p / spread_t
+    return np.where(spread_t > 0, ratio, np.where(spread_p > 0, np.inf, 1.0))
+
+
+def is_flat(pred, target, fraction: float = FLAT_FRACTION) -> np.ndarray:
+    """Whether each forecast (B, M, d) is flat: its std over time is below `fraction` of its
+    target's (B, N, d), (B,) bools. TDI says nothing of a flat forecast's timing: the DTW path
+    through a constant series is any path of equal cost, ties fall near the diagonal (TDI near 0
+    at any level), and through a nearly constant one tiny wiggles decide it.
+
+    Examples
+    --------
+    >>> target = np.array([[[0.0], [0.0], [1.0], [1.0]]])
+    >>> is_flat(np.full((1, 4, 1), 0.5), target), is_flat(target * 0.9, target)
+    (array([ True]), array([False]))
+    """
+    return flatness(pred, target) < fraction
+
+
+def pooled_flatness(pred, target) -> float:
+    """How much a model's forecasts move over a batch, relative to their targets: the mean over
+    series of the forecasts' std over time divided by the targets' mean (first feature). Unlike a
+    share of `is_flat` series, targets that hardly move (a step inside the input window) weigh
+    little. Below FLAT_FRACTION the model's forecasts are flat: its TDI says nothing of timing.
+    pred : (B, M, d), target : (B, N, d)."""
+    p = np.asarray(pred, dtype=np.float64).reshape(len(pred), np.shape(pred)[1], -1)[:, :, 0]
+    t = np.asarray(target, dtype=np.float64).reshape(len(target), np.shape(target)[1], -1)[:, :, 0]
+    spread_p, spread_t = p.std(axis=1).mean(), t.std(axis=1).mean()
+    if spread_t == 0:  # as `flatness`: a constant batch of targets
+        return float("inf") if spread_p > 0 else 1.0
+    return float(spread_p / spread_t)
+
+
 # Table 2's parameters (the paper's supplementary, which gives its own, is not shipped): chosen for
 # series on a unit scale (the synthetic steps, z-normalised ECG5000, ETTh1 scaled on train).
 RAMP_EPSILON = 0.1  # swinging-door half-width: above the synthetic noise, below its steps

@@ -12,6 +12,8 @@ RUN_HISTORY = "train.history"  # reports of the runs the current job continues
 RUN_DATASET = "train.dataset"  # the data the current run trains on, whatever Data shows now
 RUN_DATA_VERSION = "train.data_version"  # DATA_VERSION when the run started
 LIVE_FIGURES = "train.figures"  # {"frame", "reports", "figures"}: the Train page's figures and what they were built for
+RUN_NUMBER = "train.run_number"  # the run's number in this session (Continue keeps it)
+START_FROM_LINK = "train.start_from_link"  # a shared link's "Train this configuration": start on arrival
 PAPER_RERUN = "paper.rerun"  # the Paper page's small version: its configs, jobs and progress
 
 _DEFAULTS = {
@@ -22,6 +24,8 @@ _DEFAULTS = {
     RUN_HISTORY: (),
     RUN_DATASET: None,
     RUN_DATA_VERSION: None,
+    RUN_NUMBER: None,
+    START_FROM_LINK: False,
     PAPER_RERUN: None,
 }
 

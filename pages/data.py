@@ -70,21 +70,43 @@ job = server.current_job()
 if job is not None and st.session_state.get(keys.RUN_DATA_VERSION) != version:
     st.warning(f"The data changed since run #{job.id} was trained: start a new run on the Train page.")
 
+SYNTHETIC_STORY = (
+    "**How these series are made** (the paper's generator). Each input holds two peaks, at a random step "
+    "i1 in 1..10 and i2 in 10..18, of random heights j1 and j2. They decide the future: the series steps by "
+    "j2 − j1 (up or down) at the breakpoint i2 + |i2 − i1|, give or take 3 steps (dotted). The forecaster "
+    "must read *when* from the distance between the peaks and *how high* from their heights: a sharp "
+    "change at a time it must infer, where the MSE loss hedges with a smooth ramp and DILATE aims for "
+    "the step."
+)
+
 examples = np.arange(min(6, len(dataset.test_x)))
 st.subheader("Examples from the test set")
-breaks = dataset.test_breaks[examples] if dataset.test_breaks is not None else None
-st.plotly_chart(charts.series_grid(dataset.test_x[examples], dataset.test_y[examples], breaks))
+breaks = dataset.test_breaks
+if breaks is not None:
+    st.markdown(SYNTHETIC_STORY)
+    early = breaks < dataset.n_input  # (n,) the step falls in the input window: the target is flat
+    st.caption(
+        f"{int(early.sum())} of the {len(breaks)} test series ({early.mean():.0%}) have their step inside the "
+        "input window (flagged): their target is flat, and a flat forecast is right for them."
+    )
+for start in range(0, len(examples), 3):
+    for column, i in zip(st.columns(3), examples[start : start + 3], strict=False):
+        step = int(breaks[i]) if breaks is not None else None
+        flag = "step inside the input" if step is not None and step < dataset.n_input else ""
+        figure = charts.series_thumbnail(dataset.test_x[i], dataset.test_y[i], step, f"test series {i}", flag)
+        column.plotly_chart(figure)
 
 st.subheader("Summary")
 summary = {
-    "training windows": len(dataset.train_x),
-    "test windows": len(dataset.test_x),
-    "input steps": dataset.n_input,
-    "output steps": dataset.n_output,
-    "features": dataset.n_features,
-    "mean": float(dataset.train_x.mean()),
-    "std": float(dataset.train_x.std()),
+    "training windows": f"{len(dataset.train_x):d}",
+    "test windows": f"{len(dataset.test_x):d}",
+    "input steps": f"{dataset.n_input:d}",
+    "output steps": f"{dataset.n_output:d}",
+    "features": f"{dataset.n_features:d}",
+    "mean of the training inputs": f"{dataset.train_x.mean():.3g}",
+    "std of the training inputs": f"{dataset.train_x.std():.3g}",
 }
 if dataset.train_breaks is not None:
-    summary["mean breakpoint"] = float(dataset.train_breaks.mean())
-st.dataframe(pd.Series(summary, name="value").astype(str))
+    summary["mean breakpoint (time step)"] = f"{dataset.train_breaks.mean():.1f}"
+    summary["test series with the step in the input"] = f"{int((dataset.test_breaks < dataset.n_input).sum()):d}"
+st.dataframe(pd.Series(summary, name="value"))

@@ -6,9 +6,10 @@ import numpy as np
 import streamlit as st
 
 from dilate_core import paper
-from dilate_core.settings import SETTINGS
+from dilate_core.metrics import FLAT_FRACTION, pooled_flatness
+from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.train import Config, epochs_text, preview_indices
-from explorer import charts, keys, links, server
+from explorer import charts, finished, keys, links, server
 from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
 from explorer.widgets import setting_input
@@ -18,11 +19,7 @@ require_app_frame()
 LIVE_REFRESH_S = 1.0  # how often the live view of a run looks for new reports
 FIRST_REPORT_WAIT_S = 0.75  # how long one look waits for the first report of a run handed to a worker
 
-FORM = (
-    ("epochs", "batch_size", "lr"),
-    ("alpha", "gamma", "eval_every"),
-    ("model", "hidden", "losses", "select_on_validation", "patience", "mse_warmup"),
-)
+FORM = finished.TRAIN_FORM
 
 st.title("Train")
 dataset = st.session_state.get(keys.DATA)
@@ -43,11 +40,21 @@ with st.form("train.settings"):
             for name in names:
                 values[name] = setting_input(SETTINGS[name], "train", bounds)
     start = st.form_submit_button("Start training", type="primary", disabled=busy)
+# "Train this configuration" on a shared link's page: the form holds the link's settings, start them
+start = start or (st.session_state.pop(keys.START_FROM_LINK, False) and not busy)
 data_source = (st.session_state.get(keys.DATA_SETTINGS) or {}).get("dataset", "")
 # from the form's last values
 warning = paper.flat_start_warning(data_source, values["gamma"], values["losses"], values["mse_warmup"])
 if warning:
     st.caption(warning)
+if values["epochs"] < finished.PAPER_EPOCHS:
+    st.caption(
+        f"The paper trains up to 1000 epochs with early stopping (its published code: {finished.PAPER_EPOCHS}). "
+        "With fewer, DILATE's forecasts of the synthetic steps may still be partly flat and worse than MSE's on "
+        "DTW (they are at the default 100). The Paper page scores the committed runs of up to 1000 epochs (10 seeds), "
+        "where DILATE's effect shows; they keep scores, not forecasts: to see the forecasts, train "
+        f"{finished.PAPER_EPOCHS} epochs (or Continue a run)."
+    )
 
 if start:
     if not values["losses"]:
@@ -59,8 +66,9 @@ if start:
     except ValueError as error:  # a setting the others rule out, or a LimitError: a message, no traceback
         st.error(str(error))
         st.stop()
-    links.write(**{name: SETTINGS[name].text(value) for name, value in values.items()})
+    links.write(**finished.run_link(config))
     st.session_state[keys.JOB] = job.id
+    st.session_state[keys.RUN_NUMBER] = (st.session_state.get(keys.RUN_NUMBER) or 0) + 1
     st.session_state[keys.RUN_HISTORY] = ()
     st.session_state[keys.RUN_DATA_VERSION] = st.session_state.get(keys.DATA_VERSION)
     st.session_state[keys.RUN_DATASET] = dataset  # the run keeps its data even if Data changes
@@ -77,29 +85,30 @@ def live_figures(job, reports: list[dict], run_dataset) -> dict:
     """The Train page's figures for these reports. The live view redraws every second, and
     building plotly figures is most of a redraw's work: each figure is built once per run and
     then only refilled with new data, and not even that while no epoch ended."""
-    trained = next((r for r in reports if r["train"]), None)  # the first report may come before training
     evaluated = next((r for r in reports if r.get("test")), None)
     last = next((r for r in reversed(reports) if r.get("previews")), None)
-    frame = (
-        job.id,
-        tuple(trained["train"]) if trained else (),
-        tuple(evaluated["test"]) if evaluated else (),
-        last is not None,
-    )
+    names = charts.trained_models(reports)
+    frame = (job.id, tuple(names), tuple(evaluated["test"]) if evaluated else (), last is not None)
     cached = st.session_state.get(keys.LIVE_FIGURES)
     if cached is not None and cached["frame"] == frame:
         figures = cached["figures"]
         if cached["reports"] == len(reports):
             return figures
-        charts.refill_curves(figures["training"], reports)
-        charts.refill_curves(figures["metrics"], reports)
+        for figure in (*figures["training"].values(), *figures["metrics"].values()):
+            charts.refill_curves(figure, reports)
     else:
-        figures = {"training": charts.training_curves(reports), "metrics": charts.metric_curves(reports)}
-        figures["forecasts"] = []
+        figures = {
+            "training": {name: charts.training_curve(reports, name) for name in names},
+            "metrics": {metric: charts.metric_curve(reports, metric, job.config.dataset) for metric in charts.METRICS},
+            "forecasts": [],
+        }
     if last is not None and figures.get("previews_epoch") != last["epoch"]:
         figures["previews_epoch"] = last["epoch"]
-        index = preview_indices(len(run_dataset.test_x), job.config.n_preview)[:3]  # three columns
-        for k, i in enumerate(index):
+        index = preview_indices(len(run_dataset.test_x), job.config.n_preview)
+        figures["flatness"] = {
+            name: pooled_flatness(np.asarray(p), run_dataset.test_y[index]) for name, p in last["previews"].items()
+        }
+        for k, i in enumerate(index[:3]):  # three columns
             predictions = {name: np.asarray(p)[k] for name, p in last["previews"].items()}
             if k < len(figures["forecasts"]) and charts.refill_forecast(figures["forecasts"][k], predictions):
                 continue
@@ -109,6 +118,12 @@ def live_figures(job, reports: list[dict], run_dataset) -> dict:
             figures["forecasts"][k : k + 1] = [figure]
     st.session_state[keys.LIVE_FIGURES] = {"frame": frame, "reports": len(reports), "figures": figures}
     return figures
+
+
+def charts_in_columns(figures) -> None:
+    """Figures side by side; Streamlit stacks the columns on a narrow screen."""
+    for column, figure in zip(st.columns(len(figures)), figures, strict=True):
+        column.plotly_chart(figure)
 
 
 def draw(job) -> None:
@@ -129,11 +144,13 @@ def draw(job) -> None:
         st.error(f"The run failed: {job.error}")
     else:
         early = " (every model stopped early)" if job.epoch < total and job.state == DONE else ""
-        st.success(f"Run #{job.id} {job.state} after {job.epoch} epochs{early}.")
+        st.success(f"Run #{finished.run_number(job)} {job.state} after {job.epoch} epochs{early}.")
     if not reports:
         return
     figures = live_figures(job, reports, run_dataset)
-    st.plotly_chart(figures["training"])
+    if figures["training"]:
+        st.markdown("**Training loss of each model** (each loss has its own scale)")
+        charts_in_columns(list(figures["training"].values()))
     validated = [r for r in reports if r.get("val")]
     if validated:
         best = {name: min(validated, key=lambda r: r["val"][name])["epoch"] for name in validated[-1]["val"]}
@@ -147,7 +164,15 @@ def draw(job) -> None:
             f"evaluation{'s' if job.config.patience > 1 else ''}) at epoch: "
             f"{epochs_text(stopped)}; their curves end there and they keep their best weights."
         )
-    st.plotly_chart(figures["metrics"])
+    st.markdown(f"**Test metrics** at the paper's scale ({paper.scale_caption(job.config.dataset)})")
+    charts_in_columns(list(figures["metrics"].values()))
+    flat = [name for name, value in figures.get("flatness", {}).items() if value < FLAT_FRACTION]
+    if flat:
+        st.warning(
+            f"The forecasts of {', '.join(LOSS_LABELS[n] for n in flat)} are flat so far (on the series below, they "
+            f"move less than {FLAT_FRACTION:.0%} as much as the targets): a flat forecast has no timing to judge, "
+            "its TDI (mostly near 0) comes from ties in the DTW path and says nothing of timing."
+        )
     if figures["forecasts"]:
         st.markdown(f"**Forecasts on fixed test series** (epoch {figures['previews_epoch']})")
         columns = st.columns(min(3, len(figures["forecasts"])))
@@ -158,6 +183,11 @@ def draw(job) -> None:
 if job.state in FINAL_STATES:
     draw(job)
     if job.checkpoint is not None:
+        st.markdown("**Next**: see how each model aligns its forecasts with the targets, and its scores.")
+        left, right = st.columns(2)
+        link = finished.run_link(job.config)
+        left.page_link("pages/alignments.py", label="Alignments", icon=":material/grid_on:", query_params=link)
+        right.page_link("pages/results.py", label="Results", icon=":material/table_chart:", query_params=link)
         more = st.number_input(
             "More epochs",
             1,
@@ -202,7 +232,8 @@ else:
             pool.stop(server.owner(), current.id)
             time.sleep(0.2)
         waited = 0.0
-        while waited < FIRST_REPORT_WAIT_S and pool.awaiting_first_report(current):
+        continued = bool(st.session_state.get(keys.RUN_HISTORY))  # its charts are drawn at once: no wait
+        while not continued and waited < FIRST_REPORT_WAIT_S and pool.awaiting_first_report(current):
             time.sleep(0.05)
             waited += 0.05
             current = server.current_job()

@@ -5,12 +5,24 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
 
 from dilate_core import paper
 from explorer import keys, loaders
 
 APP = "../app.py"
+
+
+@pytest.fixture(autouse=True)
+def pages_as_a_running_server_sees_them(monkeypatch):
+    """AppTest sets PagesManager.uses_pages_directory back to None before every run, and with a
+    pages/ folder beside app.py each run then starts in Streamlit's directory mode: the page alone,
+    which reruns itself through app.py (explorer/frame.py) and loses a click on the way. A server
+    leaves it False after its first st.navigation: so does AppTest here, by resetting a subclass's
+    copy of the flag instead of the one Streamlit reads."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+    monkeypatch.setattr(app_test, "PagesManager", type("PagesManagerOfAppTest", (PagesManager,), {}))
 
 
 @pytest.fixture
@@ -63,7 +75,7 @@ def test_data_page_generates_synthetic_series_and_writes_the_link(app):
     assert at.query_params["n_series"] == "100" and at.query_params["sigma"] == "0.1"
     assert at.query_params["source"] == "synthetic"
     assert at.session_state[keys.DATA_SETTINGS]["n_series"] == 100
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 6  # the six examples
 
 
 @pytest.mark.parametrize("source, shape", [("ecg5000", (500, 84, 1)), ("etth1", None)])
@@ -193,8 +205,9 @@ def test_train_page_trains_the_divergence_as_a_fourth_loss_when_chosen(app):
     assert not at.exception
     assert at.query_params["losses"] == "mse,soft_dtw,dilate,sdtw_div"
     wait_for_the_run(at)
-    curves = at.get("plotly_chart")[0].proto.spec  # the training curves: one panel per model
-    assert all(f"{label} loss" in curves for label in ("MSE", "soft-DTW", "DILATE", "soft-DTW divergence"))
+    curves = [chart.proto.spec for chart in at.get("plotly_chart")[:4]]  # the training curves: one chart per model
+    for spec, label in zip(curves, ("MSE", "soft-DTW", "DILATE", "soft-DTW divergence"), strict=True):
+        assert f'"text":"{label} loss"' in spec
 
 
 def test_train_page_refuses_a_run_without_a_loss(app):
@@ -284,3 +297,100 @@ def test_a_worker_that_finds_the_app_script_as_its_main_module_does_nothing():
     # sys.modules["__main__"]: it runs the script first, as __mp_main__, outside any session.
     namespace = runpy.run_path(str(Path(__file__).parent.parent / "app.py"), run_name="__mp_main__")
     assert callable(namespace["main"])  # defined, not run (running it raises outside a session)
+
+
+def test_data_page_tells_how_the_steps_are_made_and_counts_in_whole_numbers(app):
+    at = show(app, "data")
+    dataset = at.session_state[keys.DATA]
+    early = int((dataset.test_breaks < dataset.n_input).sum())  # the steps that fall in the input window
+    assert any("two peaks" in m.value for m in at.markdown)
+    assert any(c.value.startswith(f"{early} of the 500 test series") for c in at.caption)
+    summary = at.dataframe[0].value["value"]
+    assert summary["training windows"] == "500" and summary["test series with the step in the input"] == str(early)
+    assert summary["mean of the training inputs"] == f"{dataset.train_x.mean():.3g}"
+    assert len(at.get("plotly_chart")) == 6  # one chart per example: they stack on a phone
+
+
+def test_a_five_epoch_run_says_its_forecasts_are_flat_on_every_page_that_shows_tdi(app):
+    at = show(app, "data")
+    at.slider(key="data.synthetic.n_series").set_value(100).run()
+    at = show(at, "train")
+    at.number_input(key="train.epochs").set_value(5)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    wait_for_the_run(at)
+    assert any("are flat so far" in w.value for w in at.warning)  # Train, beside the TDI curve
+    assert at.query_params["source"] == "synthetic" and at.query_params["n_series"] == "100"  # the run's link
+    assert at.query_params["epochs"] == "5"
+    at = show(at, "results")
+    assert any("The forecasts of MSE, soft-DTW, DILATE are flat" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert list(table["metric"].unique()) == ["MSE ×100", "DTW ×100", "TDI ×10"]
+    assert all(text.startswith("flat") for text in table["forecasts"])
+    assert any("paper trains up to 1000" in i.value for i in at.info)
+    at = show(at, "alignments")
+    assert any("This forecast is flat" in w.value for w in at.warning)
+    assert any("Each cell (i, j) pairs" in m.value for m in at.markdown)
+    at = show(at, "train")
+    at.number_input(key="train.more").set_value(1)
+    next(b for b in at.button if b.label == "Continue training").click().run()
+    wait_for_the_run(at)
+    assert "Run #1 done after 6 epochs" in at.success[0].value  # a continued run keeps its number
+
+
+def test_alignments_follow_a_run_while_it_trains(app):
+    at = show(app, "data")
+    at.slider(key="data.synthetic.n_series").set_value(100).run()
+    at = show(at, "train")
+    at.number_input(key="train.epochs").set_value(2000)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    try:
+        at = show(at, "alignments")
+        for _ in range(120):  # the run's first report (before training) carries its first forecasts
+            if at.radio:
+                break
+            time.sleep(0.5)
+            at.run()
+        assert at.radio[0].options == ["0", "24", "49", "74", "99"]  # the series every evaluation forecasts
+        assert any("the page follows the run" in c.value for c in at.caption)
+        assert len(at.get("plotly_chart")) == 9  # forecast, cost matrix and soft map of each model
+    finally:
+        at = show(at, "train")
+        next(b for b in at.button if b.label == "Stop training").click().run()
+
+
+def test_a_shared_results_link_offers_to_train_its_configuration():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"source": "synthetic", "n_series": "100", "sigma": "0.02", "epochs": "2"})
+    at.run()
+    show(at, "results")
+    assert "Runs stay private to the tab that trains them" in at.info[0].value
+    next(b for b in at.button if b.label == "Train this configuration").click().run()
+    assert not at.exception
+    assert at.session_state[keys.DATA].train_x.shape == (100, 20, 1)
+    assert at.session_state[keys.DATA_SETTINGS]["sigma"] == 0.02
+    assert at.session_state[keys.JOB] is not None  # started on arrival at Train, with the link's settings
+    at = show(at, "train")  # where a browser goes (AppTest stays on the page that switched)
+    wait_for_the_run(at)
+    assert "Run #1 done after 2 epochs" in at.success[0].value
+
+
+def test_the_alignments_picker_jumps_to_where_the_losses_disagree_on_ecg5000(app):
+    at = show(app, "data")
+    at.radio(key="data.source").set_value("ecg5000").run()
+    at = show(at, "train")
+    at.number_input(key="train.epochs").set_value(1)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    wait_for_the_run(at)
+    at.switch_page("pages/alignments.py")
+    at.run(timeout=300)  # scores all 4500 test series once (cached)
+    assert not at.exception
+    table = at.dataframe[0].value  # the series where the models' DTW differ most, largest gap first
+    gaps = table[["MSE", "soft-DTW", "DILATE"]].max(axis=1) - table[["MSE", "soft-DTW", "DILATE"]].min(axis=1)
+    assert list(table["DTW gap"]) == sorted(table["DTW gap"], reverse=True)
+    assert (abs(gaps - table["DTW gap"]) < 0.02).all() and at.number_input(key="align.series").max == len(
+        at.session_state[keys.DATA].test_x
+    ) - 1
+    next(b for b in at.button if b.label == "Where the losses disagree most").click().run()
+    assert not at.exception and at.number_input(key="align.series").value == table.index[0]
+    assert at.query_params["series"] == str(table.index[0]) and at.query_params["source"] == "ecg5000"
+    assert any("DTW ×10 " in c.value for c in at.caption)  # ECG5000's DTW at the paper's x10

@@ -55,8 +55,15 @@ def settle(page) -> None:
 
 
 def snapshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so the window is made as tall
+    as the page for the picture, then given back its size."""
     path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 6000))})
+    page.wait_for_timeout(800)  # charts redraw at the new size
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         target = ROOT / "assets" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
@@ -64,7 +71,7 @@ def snapshot(page, name: str) -> None:
 
 
 def open_page(page, name: str) -> None:
-    page.get_by_role("link", name=name).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
     page.get_by_role("heading", name=name).wait_for()
     settle(page)
 
@@ -105,7 +112,7 @@ def test_overview_data_train_stop_alignments_results(page):
     before = soft_path_map(page)
     page.get_by_role("slider", name="gamma of the soft path map").focus()
     page.keyboard.press("End")
-    page.wait_for_url(re.compile(r"gamma=10"))
+    page.wait_for_url(re.compile(r"map_gamma=10"))
     changed = "(z) => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[2].data[0].z) !== z"
     page.wait_for_function(changed, arg=json.dumps(before))
     snapshot(page, "alignments")
@@ -121,6 +128,123 @@ def test_overview_data_train_stop_alignments_results(page):
         page.get_by_role("button", name="Figure (PNG)").click()
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
     snapshot(page, "results")
+
+
+# Per chart: the boxes of its title, subplot titles and annotations, legend and axis titles.
+OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((el, k) => {
+    const boxes = [...el.querySelectorAll('.gtitle, .annotation-text-g, .legend, .g-xtitle, .g-ytitle')]
+        .map(n => [n.getAttribute('class'), n.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+    const found = [];
+    boxes.forEach(([a, r], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+        const x = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+        const y = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+        if (x > 1 && y > 1) found.push(`chart ${k}: ${a} over ${b}`);
+    }));
+    return found;
+})"""
+AXIS_TITLES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(el =>
+    Object.keys(el._fullLayout).filter(key => /^[xy]axis/.test(key))
+        .map(key => el._fullLayout[key].title.text || ''))"""
+WIDEST_CHART = """() => Math.max(...[...document.querySelectorAll('.js-plotly-plot')]
+    .map(e => e.getBoundingClientRect().right))"""
+# The first soft path map's colour at E = 0 and its plot's background, as the browser renders them.
+SOFT_MAP_ZERO = """() => {
+    const el = [...document.querySelectorAll('.js-plotly-plot')].find(e =>
+        e._fullData.length && e._fullData[0].type === 'heatmap' && e._fullData[0].zmax === 1);
+    return {zero: el._fullData[0].colorscale[0][1], plot: el._fullLayout.plot_bgcolor,
+            page: getComputedStyle(document.querySelector('.stApp')).backgroundColor};
+}"""
+
+
+def _rgba(text: str) -> tuple[float, float, float, float]:
+    """'rgba(1, 2, 3, 0.5)', 'rgb(1, 2, 3)' or '#010203' as (r, g, b, alpha), r, g, b in 0..255."""
+    if text.startswith("#"):
+        return (int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16), 1.0)
+    values = [float(v) for v in text[text.index("(") + 1 : -1].split(",")]
+    return (*values[:3], values[3] if len(values) == 4 else 1.0)
+
+
+def shown_colour(colour: str, background: str) -> tuple[float, float, float]:
+    """The colour a cell of `colour` shows over `background` (alpha blending)."""
+    *rgb, alpha = _rgba(colour)
+    return tuple(alpha * c + (1 - alpha) * b for c, b in zip(rgb, _rgba(background)[:3], strict=True))
+
+
+def open_page_on_a_phone(page, name: str) -> None:
+    """Open the sidebar, follow its link, and close the sidebar if it stays over the page."""
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
+    open_page(page, name)
+    collapse = page.locator('[data-testid="stSidebarCollapseButton"] button')
+    if collapse.is_visible():
+        collapse.click()
+    settle(page)
+
+
+def no_overlaps(page) -> list[str]:
+    settle(page)
+    page.wait_for_timeout(500)  # plotly lays its text out after the chart appears
+    return page.evaluate(OVERLAPS)
+
+
+def factors(page, label: str) -> set[str]:
+    """Every 'label ×k' a page shows, in its charts' axis titles and in its text."""
+    pattern = re.compile(rf"{label} ×\d+")
+    titles = " ".join(page.evaluate(AXIS_TITLES))
+    return set(pattern.findall(titles)) | set(pattern.findall(page.locator("section.main, .stMain").first.inner_text()))
+
+
+def test_a_short_run_told_truly_in_light_dark_and_on_a_phone(page, app_url):
+    """A 5-epoch run: the flat forecasts named, one scale on every page, the soft map's zero the
+    background in both themes, no chart's texts over each other at 390 px."""
+    page.goto(f"{app_url}/data?n_series=100")
+    page.locator(CHART).first.wait_for()
+    settle(page)
+    open_page(page, "Train")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("5")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(r"Run #1 done after 5 epochs")).wait_for(timeout=180_000)
+    settle(page)
+    page.get_by_text(re.compile("are flat so far")).wait_for()
+    shown = {"Train": factors(page, "DTW") | factors(page, "TDI")}
+    snapshot(page, "train")
+
+    open_page(page, "Alignments")
+    page.locator(CHART).nth(8).wait_for()
+    page.get_by_text("How to read the matrices").wait_for()
+    shown["Alignments"] = factors(page, "DTW") | factors(page, "TDI")
+    light = page.evaluate(SOFT_MAP_ZERO)
+    assert min(shown_colour(light["zero"], light["plot"])) > 240  # white, or nearly
+    snapshot(page, "alignments")
+
+    open_page(page, "Results")
+    page.get_by_text(re.compile("The forecasts of MSE, soft-DTW, DILATE are flat")).wait_for()
+    shown["Results"] = factors(page, "DTW") | factors(page, "TDI")
+    assert all(found == {"DTW ×100", "TDI ×10"} for found in shown.values()), shown
+    snapshot(page, "results")
+
+    page.emulate_media(color_scheme="dark")  # Streamlit follows the system's theme
+    for name in ("Data", "Train", "Alignments", "Results"):
+        open_page(page, name)
+        page.locator(CHART).first.wait_for()
+        settle(page)
+        if name == "Alignments":
+            dark = page.evaluate(SOFT_MAP_ZERO)
+            assert max(shown_colour(dark["zero"], dark["plot"])) < 60  # dark, as the page behind it
+            zero, behind = shown_colour(dark["zero"], dark["plot"]), shown_colour(dark["page"], dark["page"])
+            assert max(abs(a - b) for a, b in zip(zero, behind, strict=True)) < 3
+        snapshot(page, f"{name.lower()}-dark")
+
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for name in ("Data", "Train", "Alignments", "Results"):
+        open_page_on_a_phone(page, name)
+        page.locator(CHART).first.wait_for()
+        assert no_overlaps(page) == [], name
+        widest = page.evaluate(WIDEST_CHART)
+        assert widest <= 390, f"{name}: a chart reaches {widest} px"
+        snapshot(page, f"{name.lower()}-phone")
 
 
 def test_a_broken_csv_upload_gets_a_message_not_a_traceback(page, tmp_path):

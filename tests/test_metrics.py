@@ -123,3 +123,39 @@ def test_hausdorff_of_a_shifted_step_is_the_shift(shift):
 def test_hausdorff_counts_the_change_a_flat_forecast_misses_to_the_end():
     target = np.repeat([[0.0, 1.0]], [8, 12], axis=1)
     assert metrics.hausdorff(np.zeros((1, 20)), target)[0] == 12
+
+
+def test_a_forecast_is_flat_when_it_moves_less_than_a_fifth_of_its_target():
+    t = np.linspace(0, 1, 20)
+    target = np.stack([np.where(t > 0.5, 1.0, 0.0), np.sin(6 * t), np.full(20, 0.5)])[:, :, None]  # (3, 20, 1)
+    constant = np.full((3, 20, 1), 0.4)
+    # flat against a step and a wave; against a constant target a constant forecast is right, not flat
+    np.testing.assert_array_equal(metrics.is_flat(constant, target), [True, True, False])
+    # a step of a tenth of the target's height moves a tenth as much: flat; the target itself is not
+    np.testing.assert_allclose(metrics.flatness(target * 0.1, target)[:2], [0.1, 0.1])
+    np.testing.assert_array_equal(metrics.is_flat(target * 0.1, target)[:2], [True, True])
+    np.testing.assert_array_equal(metrics.is_flat(target, target), [False, False, False])
+    # a late step moves as much as the target: not flat, whatever its timing
+    late = np.roll(target[:1], 5, axis=1)
+    assert metrics.flatness(late, target[:1])[0] == pytest.approx(np.std(late[0, :, 0]) / np.std(target[0, :, 0]))
+    assert not metrics.is_flat(late, target[:1])[0]
+    # a forecast that moves against a constant target is not flat (inf)
+    assert metrics.flatness(target[:1], target[2:])[0] == np.inf
+
+
+def test_a_flat_forecast_scores_tdi_near_zero_at_any_level():
+    """Why the app names flat forecasts beside TDI."""
+    target = np.concatenate([np.zeros(10), np.ones(10)])[None, :, None]
+    for level in (-1.0, 0.0, 0.5, 2.0):
+        assert per_series(np.full((1, 20, 1), level), target)["tdi"][0] < 0.01
+
+
+def test_pooled_flatness_weighs_each_series_by_how_much_its_target_moves():
+    target = np.stack([np.r_[np.zeros(10), np.ones(10)], np.full(20, 0.5) + 1e-3 * (np.arange(20) % 2)])[:, :, None]
+    # the first forecast is flat, the second wiggles 10 times more than its almost constant target
+    pred = np.stack([np.full(20, 0.5), np.full(20, 0.5) + 1e-2 * (np.arange(20) % 2)])[:, :, None]
+    assert metrics.is_flat(pred, target).tolist() == [True, False]  # half of the series, one by one
+    expected = (0.0 + 0.005) / (0.5 + 0.0005)  # the stds: 0, 0.005 against 0.5, 0.0005
+    assert metrics.pooled_flatness(pred, target) == pytest.approx(expected)
+    assert metrics.pooled_flatness(pred, target) < metrics.FLAT_FRACTION  # the model is flat
+    assert metrics.pooled_flatness(target, target) == pytest.approx(1.0)
