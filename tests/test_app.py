@@ -5,24 +5,12 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.testing.v1 import AppTest, app_test
+from streamlit.testing.v1 import AppTest
 
 from dilate_core import paper
 from explorer import keys, loaders
 
 APP = "../app.py"
-
-
-@pytest.fixture(autouse=True)
-def pages_as_a_running_server_sees_them(monkeypatch):
-    """AppTest sets PagesManager.uses_pages_directory back to None before every run, and with a
-    pages/ folder beside app.py each run then starts in Streamlit's directory mode: the page alone,
-    which reruns itself through app.py (explorer/frame.py) and loses a click on the way. A server
-    leaves it False after its first st.navigation: so does AppTest here, by resetting a subclass's
-    copy of the flag instead of the one Streamlit reads."""
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
-    monkeypatch.setattr(app_test, "PagesManager", type("PagesManagerOfAppTest", (PagesManager,), {}))
 
 
 @pytest.fixture
