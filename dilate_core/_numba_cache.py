@@ -23,8 +23,9 @@ def _probe():
 def _numba_finds_a_place() -> bool:
     """Whether one of numba's own cache locators can write for a function of this folder."""
     source = os.path.abspath(__file__)
-    locators = getattr(getattr(caching, "_CacheImpl", None), "_locator_classes", None)
-    if locators is None:  # a numba whose internals moved: leave caching to it
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)  # renamed in numba 0.6x
+    locators = getattr(impl, "_locator_classes", None)
+    if locators is None or numba.config.CACHE_LOCATOR_CLASSES:  # moved internals, or the user's own locators
         return True
     return any(locator.from_function(_probe, source) is not None for locator in locators)
 

@@ -31,8 +31,16 @@ def trimmed_mean(pred, target, lengths, alpha=0.5, gamma=0.01):
     return torch.stack(values).mean()
 
 
-def quiet_trainer_kwargs():
-    return {"enable_progress_bar": False, "enable_model_summary": False, "logger": False, "accelerator": "cpu"}
+def quiet_trainer_kwargs(folder):
+    """Lightning Trainer options: no progress bar, logs or checkpoints, anything it writes in `folder`."""
+    return {
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "logger": False,
+        "enable_checkpointing": False,
+        "default_root_dir": str(folder),
+        "accelerator": "cpu",
+    }
 
 
 def test_importing_the_integrations_package_imports_no_framework():
@@ -63,7 +71,7 @@ def test_darts_loss_weighs_each_series_by_its_sample_weights():
 
 
 @pytest.mark.parametrize("model_name", ["NBEATSModel", "TiDEModel", "BlockRNNModel"])
-def test_darts_models_train_on_the_horizon_with_dilate_and_sample_weights(model_name):
+def test_darts_models_train_on_the_horizon_with_dilate_and_sample_weights(model_name, tmp_path):
     pytest.importorskip("darts")
     from darts import TimeSeries, models
 
@@ -83,7 +91,8 @@ def test_darts_models_train_on_the_horizon_with_dilate_and_sample_weights(model_
         batch_size=32,
         loss_fn=loss_fn,
         random_state=0,
-        pl_trainer_kwargs=quiet_trainer_kwargs(),
+        pl_trainer_kwargs=quiet_trainer_kwargs(tmp_path),
+        work_dir=str(tmp_path),
         **options,
     )
     with warnings.catch_warnings():
@@ -120,7 +129,7 @@ def test_pytorch_forecasting_metric_scores_each_series_on_its_decoder_length():
 
 
 @pytest.mark.parametrize("model_name", ["NHiTS", "TemporalFusionTransformer"])
-def test_pytorch_forecasting_models_train_with_dilate(model_name):
+def test_pytorch_forecasting_models_train_with_dilate(model_name, tmp_path):
     pytest.importorskip("pytorch_forecasting")
     import lightning.pytorch as pl
     import pandas as pd
@@ -148,7 +157,7 @@ def test_pytorch_forecasting_models_train_with_dilate(model_name):
     model = getattr(pytorch_forecasting, model_name).from_dataset(
         dataset, loss=DILATE(), hidden_size=16, learning_rate=1e-3
     )
-    trainer = pl.Trainer(max_epochs=1, limit_train_batches=5, **quiet_trainer_kwargs())
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=5, **quiet_trainer_kwargs(tmp_path))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(model, train_dataloaders=dataset.to_dataloader(train=True, batch_size=16, num_workers=0))
@@ -174,7 +183,7 @@ def test_neuralforecast_loss_honours_a_prefix_mask_and_refuses_gaps():
         DILATE()(y=y, y_hat=y_hat, mask=mask)
 
 
-def test_neuralforecast_nhits_trains_with_dilate():
+def test_neuralforecast_nhits_trains_with_dilate(tmp_path):
     pytest.importorskip("neuralforecast")
     import pandas as pd
     from neuralforecast import NeuralForecast
@@ -185,7 +194,7 @@ def test_neuralforecast_nhits_trains_with_dilate():
     frame = pd.DataFrame(
         {"unique_id": "a", "ds": pd.date_range("2020-01-01", periods=200, freq="h"), "y": steps_and_noise(200)}
     )
-    model = NHITS(h=12, input_size=24, loss=DILATE(), max_steps=10, batch_size=8, **quiet_trainer_kwargs())
+    model = NHITS(h=12, input_size=24, loss=DILATE(), max_steps=10, batch_size=8, **quiet_trainer_kwargs(tmp_path))
     forecaster = NeuralForecast(models=[model], freq="h")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
