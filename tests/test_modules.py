@@ -212,9 +212,11 @@ def test_kernel_threads_must_be_a_positive_whole_number():
             set_kernel_threads(bad)
 
 
-def test_losses_metrics_and_synthetic_data_import_without_pandas():
+def test_losses_metrics_and_synthetic_data_need_only_the_required_dependencies():
     code = (
-        "import sys; sys.modules['pandas'] = None\n"  # any import of pandas now fails
+        "import sys\n"
+        "for name in ('pandas', 'tslearn', 'ruptures', 'tqdm', 'ray'):\n"
+        "    sys.modules[name] = None\n"  # any import of them now fails
         "import torch\n"
         "from dilate_core import DILATELoss, data, metrics\n"
         "d = data.make_synthetic(n=4)\n"
