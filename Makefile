@@ -3,13 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+INTEGRATIONS := .venv-integrations
 
-.PHONY: run serve test test-fast lint bench system-packages load
+.PHONY: run serve test test-fast test-integrations lint bench system-packages load
 
-# Re-installs only when a requirements file changed since the last install.
-$(VENV)/.installed: requirements.txt
+# Re-installs only when a requirements file or the package's metadata changed since the last install.
+# The app's stack from requirements.txt (torch pinned), then the core, dilate_core, from this checkout
+# as any user installs it (editable, so edits here are live), without its dependencies: its ranges
+# admit the pinned ones, and pip must not fetch another torch.
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -47,6 +52,17 @@ test-fast: $(VENV)/.installed-dev
 
 load: $(VENV)/.installed-dev system-packages
 	$(PY) -m bench.load_test --sessions 1 4 8
+
+# darts, pytorch-forecasting and neuralforecast train with DILATE (tests/test_integrations.py), in a
+# venv of their own: they are large and pin a pandas the app's requirements do not allow.
+$(INTEGRATIONS)/.installed: requirements-integrations.txt pyproject.toml
+	test -x $(INTEGRATIONS)/bin/python || $(PYTHON) -m venv $(INTEGRATIONS)
+	$(INTEGRATIONS)/bin/python -m pip install -q -r requirements-integrations.txt
+	$(INTEGRATIONS)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+test-integrations: $(INTEGRATIONS)/.installed
+	$(INTEGRATIONS)/bin/python -m pytest -m integrations tests/test_integrations.py
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.bench_losses

@@ -12,6 +12,10 @@ Baselines:
     from the checkout named by DILATE_PUBLISHED (the column is left out when it is not set).
 Memory: how far the first DILATE forward+backward at a shape raises the resident memory, per
 cell of B*N*M (it includes the work arrays that the pool then keeps for the next calls).
+A second table: `DILATELoss` on a ragged batch (`lengths=`, series cut to between half and all
+of N) beside the same batch whole and beside a loop over the trimmed series; and the plain call
+in several processes at once on the machine's cores, each with torch on one thread, its numba
+kernels on torch's count (the default) or on every core (numba's own default).
 
     DILATE_PUBLISHED=/path/to/DILATE python -m bench.bench_losses [--quick]
 """
@@ -31,7 +35,7 @@ import torch
 from tslearn.metrics import SoftDTWLossPyTorch
 
 import dilate_core
-from dilate_core import _kernels
+from dilate_core import DILATELoss, _kernels
 from dilate_core.losses import _omega, cost_matrix, dilate_loss, soft_dtw, soft_dtw_series
 
 GAMMA = 0.01
@@ -173,12 +177,87 @@ def main():
         row += "".join(f" | {ratio:>{width}.1f}" for ratio, width in zip(ratios, widths, strict=False))
         row += f" | {ns_per_cell:>20.1f} | {memory:>16.0f}"
         print(row, flush=True)
+    ragged_and_shared(args.quick)
     if not args.quick:
         # In a process of its own: memory the rows above freed stays resident here, and a
         # call that reuses it would read as adding none.
         child = multiprocessing.get_context("spawn").Process(target=largest_batch)
         child.start()
         child.join()
+
+
+def ragged_and_shared(quick: bool) -> None:
+    """The second table: ragged batches, and processes sharing the cores."""
+    B, N = (32, 50) if quick else (32, 200)
+    generator = torch.Generator().manual_seed(1)
+    pred = torch.rand(B, N, 1, generator=generator).requires_grad_(True)
+    target = torch.rand(B, N, 1, generator=generator)
+    lengths = torch.randint(N // 2, N + 1, (B,), generator=generator)
+    loss_fn = DILATELoss(ALPHA, GAMMA)
+
+    def trimmed_loop(p, t):
+        return torch.stack([loss_fn(p[b : b + 1, :n], t[b : b + 1, :n]) for b, n in enumerate(lengths.tolist())]).mean()
+
+    whole = median_ms(forward_backward(loss_fn, pred, target), 20)
+    ragged = median_ms(forward_backward(lambda p, t: loss_fn(p, t, lengths=lengths), pred, target), 20)
+    loop = median_ms(forward_backward(trimmed_loop, pred, target), 5)
+    processes = max(3, os.cpu_count() or 3)
+    seconds = 1.0 if quick else 3.0
+    print(f"\nDILATELoss forward+backward, B={B}, N=M={N}, float32, median ms")
+    header = f"{'case':<58} | {'ms':>8} | ratio"
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("whole batch", whole, ""),
+        (f"ragged batch, lengths= (from {N // 2} to {N})", ragged, f"{ragged / whole:.2f} of whole"),
+        ("loop over the trimmed series", loop, f"{loop / ragged:.1f}x ragged"),
+    ]
+    alone = shared_cores_ms(1, None, B, N, seconds)
+    capped = shared_cores_ms(processes, None, B, N, seconds)
+    uncapped = shared_cores_ms(processes, 0, B, N, seconds)
+    rows += [
+        ("1 process, torch on 1 thread, numba on torch's count", alone, ""),
+        (f"{processes} processes at once, numba on torch's count (default)", capped, f"{capped / alone:.1f}x alone"),
+        (f"{processes} processes at once, numba on every core", uncapped, f"{uncapped / capped:.1f}x capped"),
+    ]
+    for name, ms, ratio in rows:
+        print(f"{name:<58} | {ms:>8.3f} | {ratio}", flush=True)
+
+
+def shared_cores_ms(processes: int, kernel_threads: int | None, B: int, N: int, seconds: float) -> float:
+    """The median over `processes` processes, started together, of each one's median ms per
+    DILATELoss forward+backward over `seconds`; torch on one thread in each, numba's kernels on
+    `kernel_threads` (None: torch's count; 0: every core, numba's default)."""
+    context = multiprocessing.get_context("spawn")
+    ready, results = context.Barrier(processes), context.Queue()
+    args = (kernel_threads, B, N, seconds, ready, results)
+    workers = [context.Process(target=_timed_calls, args=args) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    medians = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return statistics.median(medians)
+
+
+def _timed_calls(kernel_threads, B, N, seconds, ready, results) -> None:
+    import numba
+
+    torch.set_num_threads(1)
+    dilate_core.set_kernel_threads(numba.config.NUMBA_NUM_THREADS if kernel_threads == 0 else kernel_threads)
+    dilate_core.warmup()
+    generator = torch.Generator().manual_seed(0)
+    pred = torch.rand(B, N, 1, generator=generator).requires_grad_(True)
+    target = torch.rand(B, N, 1, generator=generator)
+    step = forward_backward(DILATELoss(ALPHA, GAMMA), pred, target)
+    step()
+    ready.wait()
+    times, start = [], time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        begin = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - begin)
+    results.put(1e3 * statistics.median(times))
 
 
 def largest_batch() -> None:

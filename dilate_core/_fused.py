@@ -9,6 +9,11 @@ together, from the stored softmin weights and tangents, and adds each cell's gra
 G = a E + c E_dot straight into the gradient of the series. No (B, N, M) array is formed but
 the store of weights and tangents.
 
+Ragged batches: given per-pair ends (N_b, M_b), the forward reads pair b's R and T at cell
+(N_b, M_b), whose values depend only on the cells before it, i.e. on the trimmed series; the
+backward starts E at 1 in that cell and keeps E and E_dot at 0 beyond it, so the padding's
+cells add nothing to any gradient. Same sweeps, same layout: a masked grid, not a loop.
+
 Layout: each thread takes a contiguous share of the batch, cut into chunks of WIDE series
 (fewer for its last few, see `_chunk_of`); the widths are compile-time literals, so each gets
 its own loops. The forward sweeps a chunk's grid in strips of STRIP rows along the strip's
@@ -107,11 +112,18 @@ def _series_of_chunk(x, first, lanes, out, reverse):
 @njit(**KERNEL)
 def _forward_chunk(args, width):
     """`dilate_forward` for the `lanes` <= `width` series from `first`, `width` at once; args :
-    (target, pred, gamma, first, lanes, store, stored, timed, values, tangents), as a tuple
-    (its star would cost `width` its literal type). True when a cost is NaN or infinite."""
-    target, pred, gamma, first, lanes, store, stored, timed, values, tangents = args
+    (target, pred, gamma, first, lanes, store, stored, timed, target_ends, pred_ends, values,
+    tangents), as a tuple (its star would cost `width` its literal type). True when a cost is
+    NaN or infinite."""
+    target, pred, gamma, first, lanes, store, stored, timed, target_ends, pred_ends, values, tangents = args
     N, d = target.shape[1], target.shape[2]
     M = pred.shape[1]
+    # Ragged: lane k ends at row lane_rows[k], column lane_columns[k]; ending[i]: a lane ends in row i.
+    ragged = target_ends.shape[0] > 0
+    lane_rows, lane_columns = _lane_ends(target_ends, pred_ends, first, lanes, width, N, M)
+    ending = np.zeros(N + 1, np.bool_)
+    for k in range(lanes):
+        ending[lane_rows[k]] = True
     cells = STRIP * width
     single = store.itemsize == 4  # a float32 store
     # The series, flat per feature: row q of a strip reads target at (top + q - 1) + STRIP
@@ -164,6 +176,11 @@ def _forward_chunk(args, width):
                 if q >= rows or j > M:
                     continue
                 o = q * width
+                if ragged and ending[top + q]:
+                    for k in range(lanes):
+                        if lane_rows[k] == top + q and lane_columns[k] == j:
+                            values[first + k] = states[new, 0, o + width + k]
+                            tangents[first + k] = states[new, 1, o + width + k]
                 if q == rows - 1:
                     for k in range(width):
                         below[0, j, k] = states[new, 0, o + width + k]
@@ -181,22 +198,38 @@ def _forward_chunk(args, width):
                 states[new, 1, k] = above[1, column, k]
             latest, before, new = new, latest, before
         above, below = below, above
-    for k in range(lanes):
-        values[first + k] = above[0, M, k]
-        tangents[first + k] = above[1, M, k]
+    if not ragged:
+        for k in range(lanes):
+            values[first + k] = above[0, M, k]
+            tangents[first + k] = above[1, M, k]
     return not np.all(finite_check == 0.0)
 
 
+@njit(**KERNEL)
+def _lane_ends(target_ends, pred_ends, first, lanes, width, N, M):
+    """The end cell (row, column) of each of a chunk's `width` lanes: the pair's ends, or (N, M)
+    when `target_ends` is empty (every pair whole) and for unused lanes."""
+    rows = np.full(width, N, np.int64)
+    columns = np.full(width, M, np.int64)
+    if target_ends.shape[0] > 0:
+        for k in range(lanes):
+            rows[k] = target_ends[first + k]
+            columns[k] = pred_ends[first + k]
+    return rows, columns
+
+
 @njit(parallel=True, **KERNEL)
-def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents, workers):
+def dilate_forward(target, pred, gamma, store, stored, timed, target_ends, pred_ends, values, tangents, workers):
     """Soft-DTW values and <E, Omega> of every series pair, storing what the backward reads.
 
     target : (B, N, d), pred : (B, M, d), float32 or float64.
+    target_ends, pred_ends : (B,) int64, 1 <= N_b <= N and 1 <= M_b <= M: pair b is scored on
+    its first N_b and M_b steps (the rest must be finite, e.g. zeros); or both empty: whole.
     store : flat array of B * N * M * STORED_PER_CELL values, float32 or float64, written when
     `stored` is True: series k of a chunk keeps the weight w < 3 of a cell at
     `_stored_at(...) + w * lanes + k` and its tangent T at w = 3 (left unwritten unless
     `timed`: a backward without the temporal term reads no T).
-    values, tangents : (B,) float64 outputs, R[N, M] and T[N, M].
+    values, tangents : (B,) float64 outputs, R[N, M] and T[N, M] (at (N_b, M_b) when ragged).
     workers : the number of parallel workers (numba's threads), each with its own contiguous
     series cut into chunks by `_chunk_of`; `dilate_backward` must be given the same number.
     Returns True when a cost is NaN or infinite (the results are then meaningless).
@@ -208,19 +241,21 @@ def dilate_forward(target, pred, gamma, store, stored, timed, values, tangents, 
     workers_not_finite = 0
     for worker in prange(workers):
         first, stop = _worker_series(B, workers, worker)
-        not_finite = _forward_series(target, pred, gamma, first, stop, store, stored, timed, values, tangents)
+        not_finite = _forward_series(
+            target, pred, gamma, first, stop, store, stored, timed, target_ends, pred_ends, values, tangents
+        )
         workers_not_finite += 1 if not_finite else 0
     return workers_not_finite > 0
 
 
 @njit(**KERNEL)
-def _forward_series(target, pred, gamma, first, stop, store, stored, timed, values, tangents):
+def _forward_series(target, pred, gamma, first, stop, store, stored, timed, target_ends, pred_ends, values, tangents):
     """`_forward_chunk` over the series [first, stop) in the chunks `_chunk_of` cuts (outside
     the parallel loop, where the widths stay compile-time literals). True when a cost is not finite."""
     not_finite = False
     while first < stop:
         lanes, width = _chunk_of(stop - first)
-        args = (target, pred, gamma, first, lanes, store, stored, timed, values, tangents)
+        args = (target, pred, gamma, first, lanes, store, stored, timed, target_ends, pred_ends, values, tangents)
         # Each width is written in its own call: passed as a variable, it would not stay a literal.
         if width == WIDE:
             not_finite |= _forward_chunk(args, WIDE)
@@ -232,7 +267,25 @@ def _forward_series(target, pred, gamma, first, stop, store, stored, timed, valu
 
 @njit(**KERNEL)
 def _backward_row(
-    store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt, width
+    store,
+    first,
+    i,
+    N,
+    M,
+    lanes,
+    here,
+    below,
+    inverse_gamma,
+    timed,
+    scales,
+    pred_t,
+    target_t,
+    gp,
+    gt,
+    ragged,
+    lane_rows,
+    lane_columns,
+    width,
 ):
     """Row i of E and E_dot, right to left, for a chunk's series, and the gradient of its cells.
 
@@ -242,14 +295,15 @@ def _backward_row(
     p (E_dot[s] - E[s] (T - T[s] + Omega[s]) / gamma). A successor beyond the grid is read at a
     stand-in offset and weighted 0. Each cell adds G (pred_j - target_i), G = scales[0] E +
     scales[1] E_dot, to gp[j - 1] (M, d, width) and its opposite to gt (d, width); pred_t and
-    target_t : the series as `_series_of_chunk` lays them out.
+    target_t : the series as `_series_of_chunk` lays them out. When `ragged`, lane k ends at cell
+    (lane_rows[k], lane_columns[k]): E is 1 there and 0, with E_dot, beyond.
     Offsets are cast to np.uint64: numba then skips the negative-index wraparound, whose
     per-element select would keep LLVM from vectorising the loops over the series.
     """
     tangent = WEIGHTS * lanes  # offset of T within a cell
     has_below = i < N
     for j in range(M, 0, -1):
-        if i == N and j == M:  # the end cell: E = 1, no tangent
+        if i == N and j == M and not ragged:  # the end cell: E = 1, no tangent
             here[j, 0, :] = 1.0
             here[j, 1, :] = 0.0
         else:
@@ -290,6 +344,11 @@ def _backward_row(
                     e_dot += p2 * (
                         here[j + 1, 1, k] - here[j + 1, 0, k] * (t - store[t_right + u] + omega_right) * inverse_gamma
                     )
+                if ragged:
+                    inside = i <= lane_rows[k] and j <= lane_columns[k]
+                    at_end = i == lane_rows[k] and j == lane_columns[k]
+                    e = 1.0 if at_end else (e if inside else 0.0)
+                    e_dot = e_dot if inside and not at_end else 0.0
                 here[j, 0, k] = e
                 here[j, 1, k] = e_dot
         for f in range(pred_t.shape[0]):
@@ -303,8 +362,22 @@ def _backward_row(
 @njit(**KERNEL)
 def _backward_chunk(args, width):
     """`dilate_backward` for the `lanes` <= `width` series from `first`, `width` at once; args :
-    (target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred)."""
-    target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred = args
+    (target, pred, gamma, store, first, lanes, target_ends, pred_ends, shape_scale, time_scale,
+    grad_target, grad_pred)."""
+    (
+        target,
+        pred,
+        gamma,
+        store,
+        first,
+        lanes,
+        target_ends,
+        pred_ends,
+        shape_scale,
+        time_scale,
+        grad_target,
+        grad_pred,
+    ) = args
     B, N, d = target.shape
     M = pred.shape[1]
     want_target = grad_target.shape[0] == B
@@ -324,10 +397,30 @@ def _backward_chunk(args, width):
         scales[0, k] = 2.0 * shape_scale[first + k]
         scales[1, k] = 2.0 * time_scale[first + k]
         timed = timed or scales[1, k] != 0.0
+    ragged = target_ends.shape[0] > 0
+    lane_rows, lane_columns = _lane_ends(target_ends, pred_ends, first, lanes, width, N, M)
     for i in range(N, 0, -1):
         gt[:, :] = 0.0
         _backward_row(
-            store, first, i, N, M, lanes, here, below, inverse_gamma, timed, scales, pred_t, target_t, gp, gt, width
+            store,
+            first,
+            i,
+            N,
+            M,
+            lanes,
+            here,
+            below,
+            inverse_gamma,
+            timed,
+            scales,
+            pred_t,
+            target_t,
+            gp,
+            gt,
+            ragged,
+            lane_rows,
+            lane_columns,
+            width,
         )
         if want_target:
             for k in range(lanes):
@@ -341,27 +434,57 @@ def _backward_chunk(args, width):
 
 
 @njit(parallel=True, **KERNEL)
-def dilate_backward(target, pred, gamma, store, shape_scale, time_scale, grad_target, grad_pred, workers):
+def dilate_backward(
+    target, pred, gamma, store, target_ends, pred_ends, shape_scale, time_scale, grad_target, grad_pred, workers
+):
     """Gradient of sum_b shape_scale[b] R_b[N, M] + time_scale[b] T_b[N, M] with respect to the series.
 
     G[i, j] = shape_scale E[i, j] + time_scale E_dot[i, j] is the gradient with respect to D[i, j];
     with D[i, j] = ||target_i - pred_j||^2 it adds 2 G (pred_j - target_i) to grad_pred[j] and the
-    opposite to grad_target[i]. store : written by `dilate_forward` for the same series with the
-    same `workers`. grad_target : (B, N, d) or, when not wanted, (0, 0, 0); grad_pred : (B, M, d);
+    opposite to grad_target[i]. store : written by `dilate_forward` for the same series and ends
+    with the same `workers`. grad_target : (B, N, d) or, when not wanted, (0, 0, 0); grad_pred : (B, M, d);
     both float64, overwritten. E_dot is skipped in a chunk whose time_scale is 0.
     """
     B = target.shape[0]
     for worker in prange(workers):
         first, stop = _worker_series(B, workers, worker)
-        _backward_series(target, pred, gamma, store, first, stop, shape_scale, time_scale, grad_target, grad_pred)
+        _backward_series(
+            target,
+            pred,
+            gamma,
+            store,
+            first,
+            stop,
+            target_ends,
+            pred_ends,
+            shape_scale,
+            time_scale,
+            grad_target,
+            grad_pred,
+        )
 
 
 @njit(**KERNEL)
-def _backward_series(target, pred, gamma, store, first, stop, shape_scale, time_scale, grad_target, grad_pred):
+def _backward_series(
+    target, pred, gamma, store, first, stop, target_ends, pred_ends, shape_scale, time_scale, grad_target, grad_pred
+):
     """`_backward_chunk` over the series [first, stop), in the chunks `_forward_series` used."""
     while first < stop:
         lanes, width = _chunk_of(stop - first)
-        args = (target, pred, gamma, store, first, lanes, shape_scale, time_scale, grad_target, grad_pred)
+        args = (
+            target,
+            pred,
+            gamma,
+            store,
+            first,
+            lanes,
+            target_ends,
+            pred_ends,
+            shape_scale,
+            time_scale,
+            grad_target,
+            grad_pred,
+        )
         if width == WIDE:
             _backward_chunk(args, WIDE)
         else:

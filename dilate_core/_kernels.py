@@ -14,6 +14,8 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from dilate_core._numba_cache import cache_enabled
+
 INF = np.inf  # the one sentinel for "no path reaches this cell"
 # exp(-40) < 2^-57: a softmin term this small cannot change a sum that holds exp(0) = 1, so its
 # weight is 0. Below it the exponential is not evaluated (and -inf never reaches it).
@@ -23,8 +25,9 @@ LOG2_E = 1.4426950408889634
 LN2_HI, LN2_LO = 6.93145751953125e-1, 1.42860682030941723212e-6
 INV_SQRT3, HALF_LN3 = 0.5773502691896258, 0.5493061443340549
 # Every kernel that divides uses error_model="numpy": no ZeroDivisionError branch, which would
-# stop LLVM from vectorising the loops (no denominator here can be 0).
-KERNEL = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+# stop LLVM from vectorising the loops (no denominator here can be 0). Cached on disk where
+# a place can be written (see _numba_cache).
+KERNEL = {"cache": cache_enabled(), "error_model": "numpy", "fastmath": {"contract"}}
 
 
 def _power_of_two_codegen(float_type, int_type, mantissa_bits, bias):

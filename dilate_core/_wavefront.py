@@ -4,7 +4,9 @@ The same three recursions as `dilate_core._kernels` (forward with softmin weight
 alignment, Hessian-vector product), vectorised over the batch and over the cells of one
 anti-diagonal i + j = k, whose cells depend only on the two diagonals before them. Grids are
 padded the same way, (B, N + 2, M + 2), and kept flat, (B, (N + 2) * (M + 2)), so that a
-cell's neighbours are fixed offsets of its flat index. Everything here is float64.
+cell's neighbours are fixed offsets of its flat index. Everything here is float64. A ragged
+batch, pair b scored on its first (N_b, M_b) steps, runs on the whole grid with masks: R at
+(N_b, M_b) is the trimmed pair's value already, and E and its tangent are kept 0 beyond it.
 """
 
 from functools import lru_cache
@@ -33,6 +35,18 @@ def _padded(D: torch.Tensor, fill: float) -> torch.Tensor:
     return grid.view(B, -1)
 
 
+def end_masks(rows: torch.Tensor, columns: torch.Tensor, N: int, M: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inside, end), flat (B, (N + 2) * (M + 2)) float64: 1 on the cells (i, j) with i <= rows[b] and
+    j <= columns[b], and 1 on the end cell (rows[b], columns[b]) alone; rows, columns : (B,) integers."""
+    i = torch.arange(N + 2, device=rows.device)[None, :, None]
+    j = torch.arange(M + 2, device=rows.device)[None, None, :]
+    rows, columns = rows[:, None, None], columns[:, None, None]
+    inside = (i >= 1) & (j >= 1) & (i <= rows) & (j <= columns)
+    end = (i == rows) & (j == columns)
+    B = rows.shape[0]
+    return inside.to(torch.float64).view(B, -1), end.to(torch.float64).view(B, -1)
+
+
 def soft_dtw_forward(D: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Soft-DTW recursion (Cuturi & Blondel 2017, Algorithm 1), one anti-diagonal at a time.
 
@@ -58,26 +72,34 @@ def soft_dtw_forward(D: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch
     return R, P
 
 
-def soft_dtw_backward(P: torch.Tensor, N: int, M: int) -> torch.Tensor:
+def soft_dtw_backward(P: torch.Tensor, N: int, M: int, masks=None) -> torch.Tensor:
     """Expected alignment E = dR[N, M] / dD (Cuturi & Blondel 2017, Algorithm 2).
 
-    P : flat (B, 3, (N + 2) * (M + 2)) weights. Returns E, flat (B, (N + 2) * (M + 2)).
+    P : flat (B, 3, (N + 2) * (M + 2)) weights; masks : None, or `end_masks` of a ragged batch
+    (E = dR[N_b, M_b] / dD). Returns E, flat (B, (N + 2) * (M + 2)).
     """
     width = M + 2
     # Initialization.
     E = P.new_zeros((P.shape[0], P.shape[2]))
-    E[:, N * width + M] = 1.0
+    if masks is None:
+        E[:, N * width + M] = 1.0
+    else:
+        inside, end = masks
+        E += end
     # DP recursion, in reverse; the last diagonal is the single cell (N, M), already set.
     for cells in reversed(_diagonals(N, M, P.device)[:-1]):
         diag, down, right = cells + width + 1, cells + width, cells + 1  # the three successors
         E[:, cells] = E[:, diag] * P[:, 0, diag] + E[:, down] * P[:, 1, down] + E[:, right] * P[:, 2, right]
+        if masks is not None:  # 0 beyond the end cell; 1 on it (its successors lie beyond: 0)
+            E[:, cells] = E[:, cells] * inside[:, cells] + end[:, cells]
     return E
 
 
-def soft_dtw_hvp(Z: torch.Tensor, P: torch.Tensor, E: torch.Tensor, gamma: float) -> torch.Tensor:
+def soft_dtw_hvp(Z: torch.Tensor, P: torch.Tensor, E: torch.Tensor, gamma: float, masks=None) -> torch.Tensor:
     """Hessian of soft-DTW times Z, the derivative of E along Z (Mensch & Blondel 2018, Alg. 3).
 
-    Z : (B, N, M) float64 direction; P, E : flat, from the forward and backward passes.
+    Z : (B, N, M) float64 direction; P, E : flat, from the forward and backward passes; masks :
+    as `soft_dtw_backward` was given them.
     Returns E_dot, flat (B, (N + 2) * (M + 2)).
     """
     B, N, M = Z.shape
@@ -103,5 +125,5 @@ def soft_dtw_hvp(Z: torch.Tensor, P: torch.Tensor, E: torch.Tensor, gamma: float
             s_dot = R_dot[:, successor] - Z_flat[:, successor]
             change = E_dot[:, successor] - E[:, successor] * (R_dot[:, cells] - s_dot) / gamma
             total += P[:, k, successor] * change
-        E_dot[:, cells] = total
+        E_dot[:, cells] = total if masks is None else total * (masks[0][:, cells] - masks[1][:, cells])
     return E_dot

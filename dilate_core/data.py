@@ -2,22 +2,26 @@
 
 Every loader returns a `Dataset` of float32 windows, inputs (n, n_input, d) and targets
 (n, n_output, d), split into train and test; the synthetic series also have a validation
-split, as in the paper. Nothing is downloaded: the real series ship in `assets/` (see
-assets/DATA-README.md for their licences and citations) and are normalised at load time,
-never rewritten.
+split, as in the paper. Nothing is downloaded: the real series ship in the repository's
+`assets/` (see assets/DATA-README.md for their licences and citations), not in the installed
+package, and are normalised at load time, never rewritten. The loaders read them from the
+folder passed as `assets`, else from DILATE_ASSETS, else from the checkout this package runs
+from. pandas is imported only by the loaders that parse CSV (`pip install "dilate-core[data]"`).
 """
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from dilate_core._validate import check_number
 from dilate_core.settings import NOISE_KINDS
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# The data sets' folder: DILATE_ASSETS, or assets/ of the checkout holding this package (which an
+# installed package has not: there, pass `assets=` or set DILATE_ASSETS).
+ASSETS = Path(os.environ.get("DILATE_ASSETS") or Path(__file__).resolve().parent.parent / "assets")
 MAX_SERIES = 20_000  # per split, for the synthetic generator
 MAX_LENGTH = 1_000  # input and output lengths, each
 MAX_CSV_BYTES = 20 * 1024 * 1024
@@ -119,18 +123,39 @@ def checked_ecg5000_input(n_input) -> int:
     return check_number("n_input", n_input, 1, ECG5000_LENGTH - 1, whole=True)
 
 
-def load_ecg5000(n_input: int = 84, assets: Path = ASSETS) -> Dataset:
+def _asset(assets: str | Path | None, name: str) -> Path:
+    """The path of data file `name` in `assets` (None: ASSETS), or a FileNotFoundError that says where to get it."""
+    path = Path(ASSETS if assets is None else assets) / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found. The data sets ship in the DILATE Explorer repository's assets/ folder, not in the "
+            "installed package: pass assets='<that folder>' or set DILATE_ASSETS to it."
+        )
+    return path
+
+
+def _pandas():
+    """pandas, imported where a CSV is parsed: the losses, metrics and synthetic data need only numpy."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError('Reading CSV files needs pandas: pip install "dilate-core[data]".') from None
+    return pandas
+
+
+def load_ecg5000(n_input: int = 84, assets: str | Path | None = None) -> Dataset:
     """UCR ECG5000 as the DILATE paper uses it: the first n_input of 140 steps -> the rest.
 
     The archive's split: 500 training series, 4,499 test series (the shipped copy lacks the
     archive's first test series). Values are used as the archive gives them (z-normalised).
+    assets : the folder holding ECG5000_TRAIN.tsv and ECG5000_TEST.tsv (default: ASSETS).
     The archive sorts its training series by class, so they are marked independent: a
     validation split must draw them at random, not take the last ones (all abnormal beats).
     """
     n_input = checked_ecg5000_input(n_input)
     splits = []
     for part in ("TRAIN", "TEST"):
-        table = np.loadtxt(assets / f"ECG5000_{part}.tsv", delimiter="\t", dtype=np.float64)
+        table = np.loadtxt(_asset(assets, f"ECG5000_{part}.tsv"), delimiter="\t", dtype=np.float64)
         values = table[:, 1:].astype(np.float32)[:, :, None]  # drop the class label; (n, 140, 1)
         splits.append((values[:, :n_input], values[:, n_input:]))
     (train_x, train_y), (test_x, test_y) = splits
@@ -172,10 +197,13 @@ def windows(
 
 
 def load_etth1(
-    column: str = "OT", n_input: int = 48, n_output: int = 24, stride: int = 24, assets: Path = ASSETS
+    column: str = "OT", n_input: int = 48, n_output: int = 24, stride: int = 24, assets: str | Path | None = None
 ) -> Dataset:
-    """ETTh1 (hourly transformer data, Zhou et al. 2021): windows over one column, default oil temperature."""
-    frame = pd.read_csv(assets / "ETTh1.csv")
+    """ETTh1 (hourly transformer data, Zhou et al. 2021): windows over one column, default oil temperature.
+
+    assets : the folder holding ETTh1.csv (default: ASSETS). Needs pandas.
+    """
+    frame = _pandas().read_csv(_asset(assets, "ETTh1.csv"))
     if column not in frame.columns or column == "date":
         raise ValueError(f"ETTh1 has no column {column!r}; choose one of {', '.join(frame.columns[1:])}.")
     n_input = check_number("n_input", n_input, 1, MAX_LENGTH, whole=True)
@@ -196,6 +224,7 @@ def load_csv(source, n_input: int, n_output: int, stride: int = 1, max_bytes: in
     n_input = check_number("window size", n_input, 1, MAX_LENGTH, whole=True)
     n_output = check_number("horizon", n_output, 1, MAX_LENGTH, whole=True)
     stride = check_number("stride", stride, 1, MAX_LENGTH, whole=True)
+    pd = _pandas()
     raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else source
     raw = raw if isinstance(raw, bytes) else raw.read()
     if len(raw) > max_bytes:

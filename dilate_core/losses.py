@@ -2,43 +2,52 @@
 
 One autograd Function runs the soft-DTW recursion once and returns both the value and the
 expected alignment E; its backward is E for the value and a Hessian-vector product for E,
-so `dilate_loss` differentiates through its temporal term without forming a Hessian. Tensors
-on the CPU go to the numba kernels, tensors on CUDA to the anti-diagonal torch kernels; both
-compute in float64 and hand back the caller's dtype and device.
+so `dilate_loss` differentiates through its temporal term without forming a Hessian. On the
+CPU, `dilate_loss` and `soft_dtw_series` run fused numba kernels that never form the cost
+matrix, in float32 for float32 series and in float64 otherwise; `soft_dtw` and
+`soft_alignment` run numba kernels in float64. On CUDA, anti-diagonal torch kernels run in
+float64. Every result comes back in the caller's dtype and device. The back-ends themselves
+live in `dilate_core._backends`; the losses as `torch.nn.Module`s in `dilate_core.modules`.
 """
 
-import math
-import threading
-from functools import cache, lru_cache, wraps
+from functools import lru_cache, wraps
 
-import numba
 import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from dilate_core import _fused, _kernels, _scratch, _wavefront
+from dilate_core._backends import (
+    _SWEEPS,
+    MEMORY_LIMIT,
+    _as_dtype,
+    _FusedSweeps,
+    _kernel_input,
+    _memory_limit,
+    _representable,
+)
 from dilate_core._validate import (
     NotFiniteError,
     check_alpha,
     check_costs,
     check_finite,
     check_gamma,
-    check_number,
     check_series_pair,
 )
 
+__all__ = [
+    "MEMORY_LIMIT",
+    "band_radius",
+    "cost_matrix",
+    "dilate_loss",
+    "dilate_t_loss",
+    "soft_alignment",
+    "soft_dtw",
+    "soft_dtw_divergence",
+    "soft_dtw_series",
+]
+
 BACKENDS = ("auto", "numba", "torch")
-# numba's parallel kernels are already parallel inside; its 'workqueue' threading layer also
-# aborts when two threads launch them at once, so calls from threads take turns.
-KERNEL_LOCK = threading.Lock()
-
-
-def _kernel_input(tensor: torch.Tensor, dtype=None) -> np.ndarray:
-    """A C-contiguous array holding the tensor's values, for the numba kernels: of `dtype`, or
-    float32 or float64 as the tensor is (float64 for other dtypes). Copies only what must be."""
-    if tensor.dtype not in (torch.float32, torch.float64):
-        tensor = tensor.double()
-    return np.ascontiguousarray(tensor.numpy(force=True), dtype)
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _once_differentiable(backward):
@@ -54,71 +63,6 @@ def _once_differentiable(backward):
     return wrapper
 
 
-def _output_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype the kernels write for a caller's dtype (numpy has no bfloat16)."""
-    return dtype if dtype in (torch.float32, torch.float64) else torch.float64
-
-
-class _NumbaSweeps:
-    """The soft-DTW sweeps of a batch of cost matrices on the CPU, with the numba kernels.
-
-    Construction runs the forward recursion (`values`, (B,) float64); `alignment` then runs
-    the backward one and `hvp` the Hessian-vector product. Work arrays come from the pool.
-    """
-
-    def __init__(self, D: torch.Tensor, gamma: float):
-        B, N, M = self.shape = D.shape
-        self.gamma = gamma
-        self._work = _scratch.Lease((B, N + 2, M + 2, 3), (B, N + 2, M + 2))
-        self._P, self._E = self._work.arrays
-        values = np.empty(B)
-        with KERNEL_LOCK:
-            not_finite = _kernels.soft_dtw_forward(_kernel_input(D), gamma, self._P, values, numba.get_num_threads())
-        if not_finite:
-            raise NotFiniteError("D")
-        self.values = torch.from_numpy(values)
-
-    def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """scale[b] * E[b], E = d softDTW / dD: a (B, N, M) CPU tensor of `dtype`."""
-        out = torch.empty(self.shape, dtype=_output_dtype(dtype))
-        scale = _kernel_input(scale, np.float64)  # often a stride-0 expansion
-        with KERNEL_LOCK:
-            _kernels.soft_dtw_backward(self._P, scale, self._E, out.numpy())
-        return out.to(dtype)
-
-    def hvp(self, Z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """H Z, H the Hessian of soft-DTW at D: a (B, N, M) CPU tensor of `dtype`. Needs `alignment` first."""
-        B, N, M = self.shape
-        work = _scratch.Lease((B, N + 2, M + 2), (B, N + 2, M + 2))
-        R_dot, E_dot = work.arrays
-        out = torch.empty(self.shape, dtype=_output_dtype(dtype))
-        with KERNEL_LOCK:
-            _kernels.soft_dtw_hvp(_kernel_input(Z), self._P, self._E, self.gamma, R_dot, E_dot, out.numpy())
-        return out.to(dtype)
-
-
-class _TorchSweeps:
-    """The same sweeps with the anti-diagonal torch kernels, on D's device (for CUDA)."""
-
-    def __init__(self, D: torch.Tensor, gamma: float):
-        check_finite(D, "D")
-        B, N, M = self.shape = D.shape
-        self.gamma = gamma
-        R, self._P = _wavefront.soft_dtw_forward(D.detach().to(torch.float64), gamma)
-        self.values = R.view(B, N + 2, M + 2)[:, N, M]
-
-    def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        B, N, M = self.shape
-        self._E = _wavefront.soft_dtw_backward(self._P, N, M)
-        E = self._E.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1]
-        return (scale.to(E)[:, None, None] * E).to(dtype)
-
-    def hvp(self, Z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        B, N, M = self.shape
-        E_dot = _wavefront.soft_dtw_hvp(Z.to(self._E), self._P, self._E, self.gamma)
-        return E_dot.view(B, N + 2, M + 2)[:, 1 : N + 1, 1 : M + 1].to(dtype)
-
-
 def _pick_backend(D: torch.Tensor, backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
@@ -127,15 +71,13 @@ def _pick_backend(D: torch.Tensor, backend: str) -> str:
     return backend
 
 
-_SWEEPS = {"numba": _NumbaSweeps, "torch": _TorchSweeps}
-
-
 class _SoftDTW(torch.autograd.Function):
-    """(B, N, M) costs -> soft-DTW values (B,) and expected alignments (B, N, M)."""
+    """(B, N, M) costs -> soft-DTW values (B,) and expected alignments (B, N, M); `ends` as
+    `_TorchSweeps` takes them, or None."""
 
     @staticmethod
-    def forward(ctx, D, gamma, backend):
-        ctx.sweeps = _SWEEPS[backend](D, gamma)
+    def forward(ctx, D, gamma, backend, ends=None):
+        ctx.sweeps = _SWEEPS[backend](D, gamma, ends)
         ones = torch.ones(D.shape[0], dtype=torch.float64, device=ctx.sweeps.values.device)
         alignment = ctx.sweeps.alignment(ones, D.dtype).to(D.device)
         ctx.save_for_backward(alignment)
@@ -151,15 +93,15 @@ class _SoftDTW(torch.autograd.Function):
         if grad_alignment is not None:
             # d<G, E> / dD = H G, H the (symmetric) Hessian of soft-DTW.
             grad_D += ctx.sweeps.hvp(grad_alignment, grad_D.dtype).to(grad_D.device)
-        return grad_D, None, None
+        return grad_D, None, None, None
 
 
 class _SoftDTWValue(torch.autograd.Function):
     """(B, N, M) costs -> soft-DTW values (B,); the alignment sweep runs only in the backward."""
 
     @staticmethod
-    def forward(ctx, D, gamma, backend):
-        ctx.sweeps = _SWEEPS[backend](D, gamma)
+    def forward(ctx, D, gamma, backend, ends=None):
+        ctx.sweeps = _SWEEPS[backend](D, gamma, ends)
         ctx.device, ctx.dtype = D.device, D.dtype
         return ctx.sweeps.values.to(D.device, D.dtype)
 
@@ -167,14 +109,14 @@ class _SoftDTWValue(torch.autograd.Function):
     @_once_differentiable
     def backward(ctx, grad_values):
         # d sum_b g_b softDTW(D_b) / dD_b = g_b E_b, written by the alignment sweep itself.
-        return ctx.sweeps.alignment(grad_values, ctx.dtype).to(ctx.device), None, None
+        return ctx.sweeps.alignment(grad_values, ctx.dtype).to(ctx.device), None, None, None
 
 
-def _checked_apply(function, D, gamma, backend):
-    """function.apply(D, gamma, backend) after checking D, gamma and the backend."""
+def _checked_apply(function, D, gamma, backend, ends=None):
+    """function.apply(D, gamma, backend, ends) after checking D, gamma and the backend."""
     check_costs(D)
     gamma = check_gamma(gamma)
-    return function.apply(D, gamma, _pick_backend(D, backend))
+    return function.apply(D, gamma, _pick_backend(D, backend), ends)
 
 
 def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
@@ -319,138 +261,68 @@ class _CostsOfFiniteSeries:
 _costs_of_finite_series = _CostsOfFiniteSeries()
 
 
-# The most bytes one DILATE call on the CPU keeps for its backward (the softmin weights and the
-# tangent of every cell: 16 B per cell for float32 series, 32 B for float64). A larger batch is
-# done in groups of series, each group's forward sweep run again in the backward: same result,
-# one more forward sweep. Change it here, or per call with dilate_loss(memory_limit=...).
-MEMORY_LIMIT = 1 << 30
-
-
-class _FusedSweeps:
-    """The fused kernels of `_fused` on a batch of series pairs, on the CPU: no cost matrix.
-
-    Construction runs the forward sweep: `values` (R[N, M]) and `tangents` (<E, Omega>), (B,)
-    float64. When `differentiated`, it keeps what `gradients` reads: the series as the kernels
-    take them, and the softmin weights (and tangents when `timed`, i.e. when the backward will
-    have a temporal term).
-    """
-
-    def __init__(self, pred, target, gamma, memory_limit, differentiated, timed):
-        p, t = self.series = _kernel_input(pred), _kernel_input(target)
-        self.dtypes = pred.dtype, target.dtype
-        B, N, _ = t.shape
-        M = p.shape[1]
-        self.gamma, self.timed = gamma, timed
-        self.store_dtype = p.dtype.type  # float32 weights for float32 series
-        self.values_per_series = N * M * _fused.STORED_PER_CELL
-        per_series = self.values_per_series * p.itemsize  # bytes
-        self.group = max(1, min(B, memory_limit // per_series))  # series per backward group
-        self.values, self.tangents = np.empty(B), np.empty(B)
-        self.workers = numba.get_num_threads()  # the store's layout depends on it: kept for the backward
-        self.lease = None
-        if differentiated and self.group == B:  # all at once: store what the backward reads
-            self.lease = _scratch.Lease(((B * self.values_per_series,), self.store_dtype))
-            store = self.lease.arrays[0]
-        else:  # no backward, or one in groups that sweeps each group's forward again, storing
-            store = np.empty(0, self.store_dtype)
-        with KERNEL_LOCK:
-            not_finite = _fused.dilate_forward(
-                t, p, gamma, store, self.lease is not None, timed, self.values, self.tangents, self.workers
-            )
-        if not_finite:
-            check_finite(pred, "pred")
-            check_finite(target, "target")
-            raise NotFiniteError("D")  # finite series, overflowing costs
-
-    def gradients(self, shape_scale, time_scale, want_target):
-        """Gradients of sum_b shape_scale[b] values[b] + time_scale[b] tangents[b] as tensors
-        of the series' dtypes: pred's (B, M, d) and target's (B, N, d), or None for target's
-        when not `want_target`. The kernels write float32 and float64 gradients as they are."""
-        p, t = self.series
-        B, N, d = t.shape
-        pred_dtype, target_dtype = self.dtypes
-        # What the kernels write: the dtype of the series as they read them (float64 for dtypes
-        # numpy lacks), and an empty target gradient of pred's when none is wanted.
-        grad_pred = np.empty((B, p.shape[1], d), p.dtype)
-        grad_target = np.empty((B, N, d), t.dtype) if want_target else np.empty((0, 0, 0), p.dtype)
-        with KERNEL_LOCK:
-            if self.lease is not None:
-                store = self.lease.arrays[0]
-                args = (store, shape_scale, time_scale, grad_target, grad_pred, self.workers)
-                _fused.dilate_backward(t, p, self.gamma, *args)
-            else:
-                values, tangents = np.empty(self.group), np.empty(self.group)
-                work = _scratch.Lease(((self.group * self.values_per_series,), self.store_dtype))
-                store = work.arrays[0]
-                for first in range(0, B, self.group):
-                    part = slice(first, min(B, first + self.group))
-                    n = part.stop - first
-                    _fused.dilate_forward(
-                        t[part], p[part], self.gamma, store, True, self.timed, values[:n], tangents[:n], self.workers
-                    )
-                    target_part = grad_target[part] if want_target else grad_target
-                    args = (store, shape_scale[part], time_scale[part], target_part, grad_pred[part], self.workers)
-                    _fused.dilate_backward(t[part], p[part], self.gamma, *args)
-        self.lease = None  # the store goes back to the pool
-        grad_target = _as_dtype(torch.from_numpy(grad_target), target_dtype) if want_target else None
-        return _as_dtype(torch.from_numpy(grad_pred), pred_dtype), grad_target
-
-
-def _as_dtype(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """tensor.to(dtype), without the call when it already is (a microsecond per loss call)."""
-    return tensor if tensor.dtype == dtype else tensor.to(dtype)
-
-
-@cache
-def _float_max(dtype: torch.dtype) -> float:
-    return torch.finfo(dtype).max
-
-
-def _representable(values, dtype: torch.dtype) -> bool:
-    """Whether every float64 value (an array, or a tuple of floats) is finite in dtype (False for NaN too)."""
-    if isinstance(values, np.ndarray):
-        return _fused.largest_magnitude(values) <= _float_max(dtype)
-    return all(abs(x) <= _float_max(dtype) for x in values)
-
-
 class _FusedDILATE(torch.autograd.Function):
     """(pred (B, M, d), target (B, N, d)) -> DILATE's loss, shape and temporal terms, on the CPU
-    with `_FusedSweeps`: one forward sweep, one backward sweep, no cost matrix."""
+    with `_FusedSweeps`: one forward sweep, one backward sweep, no cost matrix. ends : None or
+    (target_ends, pred_ends), as `_FusedSweeps` takes them; reduction : "mean" or "sum" over
+    the batch (scalars), or "none" ((B,) values)."""
 
     @staticmethod
-    def forward(ctx, pred, target, alpha, gamma, memory_limit, differentiated):
-        sweeps = _FusedSweeps(pred, target, gamma, memory_limit, differentiated, timed=True)
+    def forward(ctx, pred, target, alpha, gamma, memory_limit, differentiated, ends=None, reduction="mean"):
+        sweeps = _FusedSweeps(pred, target, gamma, memory_limit, differentiated, timed=True, ends=ends)
         B, N, M = target.shape[0], target.shape[1], pred.shape[1]
         ctx.save_for_backward(pred, target)
-        ctx.sweeps, ctx.alpha = sweeps, alpha
+        ctx.sweeps, ctx.alpha, ctx.reduction = sweeps, alpha, reduction
+        # The temporal term's normaliser: the cells of each pair's grid.
+        ctx.cells = N * M if ends is None else (ends[0] * ends[1]).astype(np.float64)
         ctx.set_materialize_grads(False)
-        shape = sum(sweeps.values.tolist()) / B  # Python floats: a numpy reduction costs more here
-        temporal = sum(sweeps.tangents.tolist()) / (B * N * M)
-        out = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
-        if not _representable(out, pred.dtype):
-            raise NotFiniteError("D")  # costs summed in float64 that the caller's dtype cannot hold
-        return tuple(torch.scalar_tensor(x, dtype=pred.dtype) for x in out)
+        if ends is None and reduction == "mean":  # the common call
+            shape = sum(sweeps.values.tolist()) / B  # Python floats: a numpy reduction costs more here
+            temporal = sum(sweeps.tangents.tolist()) / (B * N * M)
+            out = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
+            if not _representable(out, pred.dtype):
+                raise NotFiniteError("D")  # costs summed in float64 that the caller's dtype cannot hold
+            return tuple(torch.scalar_tensor(x, dtype=pred.dtype) for x in out)
+        shape, temporal = sweeps.values, sweeps.tangents / ctx.cells
+        out = [alpha * shape + (1 - alpha) * temporal, shape, temporal]
+        if reduction != "none":
+            out = [np.atleast_1d(x.mean() if reduction == "mean" else x.sum()) for x in out]
+        if not _representable(np.concatenate(out), pred.dtype):
+            raise NotFiniteError("D")
+        out = [torch.from_numpy(x).to(pred.dtype) for x in out]
+        return tuple(x if reduction == "none" else x[0] for x in out)
 
     @staticmethod
     @_once_differentiable
     def backward(ctx, grad_loss, grad_shape, grad_temporal):
         pred, target = ctx.saved_tensors  # unpacked to check they were not changed in place
-        B, N, M = target.shape[0], target.shape[1], pred.shape[1]
-        g_loss, g_shape, g_time = (0.0 if g is None else float(g) for g in (grad_loss, grad_shape, grad_temporal))
-        # d loss = sum_b (alpha g_loss + g_shape) / B dR_b + ((1 - alpha) g_loss + g_time) / (B N M) dT_b
+        B = target.shape[0]
+        g_loss, g_shape, g_time = (_per_series(g) for g in (grad_loss, grad_shape, grad_temporal))
+        # d loss = sum_b (alpha g_loss + g_shape) / B dR_b + ((1 - alpha) g_loss + g_time) / (B N_b M_b) dT_b
+        # for the mean; without the 1 / B for the sum, and with each series' own g for "none".
+        batch = B if ctx.reduction == "mean" else 1
         shape_scale, time_scale = np.empty((2, B))
-        shape_scale[:] = (ctx.alpha * g_loss + g_shape) / B
-        time_scale[:] = ((1 - ctx.alpha) * g_loss + g_time) / (B * N * M)
+        shape_scale[:] = (ctx.alpha * g_loss + g_shape) / batch
+        time_scale[:] = ((1 - ctx.alpha) * g_loss + g_time) / (batch * ctx.cells)
         grads = ctx.sweeps.gradients(shape_scale, time_scale, ctx.needs_input_grad[1])
-        return (*grads, None, None, None, None)
+        return (*grads, None, None, None, None, None, None)
+
+
+def _per_series(grad):
+    """An output's gradient for the kernels' scales: 0.0 for None, a float for a scalar, else (B,) float64."""
+    if grad is None:
+        return 0.0
+    if grad.dim() == 0:
+        return float(grad)
+    return grad.detach().to("cpu", torch.float64).numpy()
 
 
 class _FusedSoftDTW(torch.autograd.Function):
     """(pred (B, M, d), target (B, N, d)) -> soft-DTW of each pair (B,), with `_FusedSweeps`."""
 
     @staticmethod
-    def forward(ctx, pred, target, gamma, memory_limit, differentiated):
-        sweeps = _FusedSweeps(pred, target, gamma, memory_limit, differentiated, timed=False)
+    def forward(ctx, pred, target, gamma, memory_limit, differentiated, ends=None):
+        sweeps = _FusedSweeps(pred, target, gamma, memory_limit, differentiated, timed=False, ends=ends)
         if not _representable(sweeps.values, pred.dtype):
             raise NotFiniteError("D")
         ctx.save_for_backward(pred, target)
@@ -464,12 +336,7 @@ class _FusedSoftDTW(torch.autograd.Function):
         ctx.saved_tensors  # noqa: B018 (unpacked to check the series were not changed in place)
         shape_scale = _kernel_input(grad_values, np.float64)  # often a stride-0 expansion
         grads = ctx.sweeps.gradients(shape_scale, np.zeros(len(shape_scale)), ctx.needs_input_grad[1])
-        return (*grads, None, None, None)
-
-
-def _memory_limit(memory_limit) -> int:
-    """The bytes a fused call may keep for its backward: MEMORY_LIMIT or the caller's, checked."""
-    return MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)
+        return (*grads, None, None, None, None)
 
 
 def _differentiated(pred: torch.Tensor, target: torch.Tensor) -> bool:
@@ -527,23 +394,81 @@ def dilate_loss(
     (-0.016, 0.225)
     >>> loss.backward()
     """
+    return _dilate(pred, target, alpha, gamma, backend, memory_limit)
+
+
+def _dilate(pred, target, alpha, gamma, backend, memory_limit, lengths=None, reduction="mean"):
+    """`dilate_loss` with pair b scored on its first lengths[b] steps (lengths : None or a (B,)
+    integer tensor), and the terms reduced by "mean" or "sum" over the batch, or "none" ((B,) each)."""
     fused = backend in ("auto", "numba") and not pred.is_cuda
-    check_series_pair(pred, target, finite=not fused)  # the fused forward flags non-finite values itself
+    pred, target, lengths = _checked_pair(pred, target, lengths, fused)
     alpha = check_alpha(alpha)
+    check_reduction(reduction)
     if fused:
         gamma = check_gamma(gamma)
         limit = _memory_limit(memory_limit)
+        ends = None if lengths is None else (lengths.numpy(),) * 2
         with _costs_of_finite_series:
-            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, _differentiated(pred, target))
+            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, _differentiated(pred, target), ends, reduction)
     D = cost_matrix(target, pred)  # (B, N, M)
+    ends = None if lengths is None else (lengths,) * 2
     with _costs_of_finite_series:
-        values, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
+        values, alignment = _checked_apply(_SoftDTW, D, gamma, backend, ends)
     N, M = D.shape[1:]
     if alpha == 1.0:
         alignment = alignment.detach()  # the temporal term is reported only: skip its backward sweeps
-    shape = values.mean()
-    temporal = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2)).mean() / (N * M)
-    return alpha * shape + (1 - alpha) * temporal, shape, temporal
+    totals = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2))  # <E_b, Omega>, (B,)
+    if lengths is None and reduction == "mean":
+        shape = values.mean()
+        temporal = totals.mean() / (N * M)
+        return alpha * shape + (1 - alpha) * temporal, shape, temporal
+    cells = N * M if lengths is None else lengths.to(D.device, D.dtype) ** 2
+    shape, temporal = values, totals / cells
+    terms = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
+    return terms if reduction == "none" else tuple(_REDUCE[reduction](x) for x in terms)
+
+
+_REDUCE = {"mean": torch.mean, "sum": torch.sum}
+
+
+def check_reduction(reduction) -> None:
+    """reduction must name one of REDUCTIONS."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}.")
+
+
+def check_lengths(lengths, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """lengths as a (B,) int64 CPU tensor: whole numbers from 1 to the shorter series' length."""
+    B, longest = pred.shape[0], min(pred.shape[1], target.shape[1])
+    if not isinstance(lengths, torch.Tensor) or lengths.shape != (B,) or lengths.is_floating_point():
+        shape = tuple(lengths.shape) if isinstance(lengths, torch.Tensor) else type(lengths).__name__
+        raise ValueError(f"lengths must be an integer tensor of shape ({B},), one length per series, got {shape}.")
+    lengths = lengths.to("cpu", torch.int64)
+    low, high = int(lengths.min()), int(lengths.max())
+    if low < 1 or high > longest:
+        raise ValueError(f"lengths must lie from 1 to {longest} (the series' length), got {low} to {high}.")
+    return lengths
+
+
+def _checked_pair(pred, target, lengths, fused: bool):
+    """(pred, target, lengths) checked, the padding beyond the lengths zeroed; their values are
+    checked finite here unless `fused` (the fused forward flags non-finite values itself)."""
+    check_series_pair(pred, target, finite=False)
+    if lengths is not None:
+        lengths = check_lengths(lengths, pred, target)
+        pred, target = _zero_padding(pred, lengths), _zero_padding(target, lengths)
+    if not fused:
+        check_finite(pred, "pred")
+        check_finite(target, "target")
+    return pred, target, lengths
+
+
+def _zero_padding(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """x (B, L, d) with the steps from lengths[b] on set to 0 (NaN too): the kernels then see finite
+    padding, and autograd passes exactly 0 to it."""
+    steps = torch.arange(x.shape[1], device=x.device)
+    kept = steps[None, :, None] < lengths.to(x.device)[:, None, None]
+    return torch.where(kept, x, torch.zeros((), dtype=x.dtype, device=x.device))
 
 
 def soft_dtw_series(
@@ -577,13 +502,21 @@ def soft_dtw_series(
     >>> soft_dtw_series(series, series, gamma=1.0)  # below DTW's 0, as soft-DTW is
     tensor([-0.5514])
     """
+    return _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit)
+
+
+def _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit, lengths=None):
+    """`soft_dtw_series` with pair b scored on its first lengths[b] steps (lengths : None or (B,) integers)."""
     fused = backend in ("auto", "numba") and not pred.is_cuda
-    check_series_pair(pred, target, finite=not fused)
+    pred, target, lengths = _checked_pair(pred, target, lengths, fused)
     gamma = check_gamma(gamma)
     with _costs_of_finite_series:
         if fused:
-            return _FusedSoftDTW.apply(pred, target, gamma, _memory_limit(memory_limit), _differentiated(pred, target))
-        return _checked_apply(_SoftDTWValue, cost_matrix(target, pred), gamma, backend)
+            ends = None if lengths is None else (lengths.numpy(),) * 2
+            limit = _memory_limit(memory_limit)
+            return _FusedSoftDTW.apply(pred, target, gamma, limit, _differentiated(pred, target), ends)
+        ends = None if lengths is None else (lengths,) * 2
+        return _checked_apply(_SoftDTWValue, cost_matrix(target, pred), gamma, backend, ends)
 
 
 TANGLED_OMEGAS = ("weighted", "band")

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from dilate_core import _kernels, _scratch
+from dilate_core._backends import KERNEL_LOCK
 from dilate_core._validate import check_series_pair
-from dilate_core.losses import KERNEL_LOCK, cost_matrix, soft_alignment
+from dilate_core.losses import cost_matrix, soft_alignment
 
 
 @dataclass

@@ -70,16 +70,13 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
             if held > limit:
                 raise MemoryError(f"loading torch and the kernels alone takes {held / 2**20:.0f} MB")
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        import numba
-        import torch  # imported here: the process is spawned fresh
-
-        import dilate_core
+        import dilate_core  # imported here: the process is spawned fresh
+        from dilate_core.threads import pin_threads
         from dilate_core.train import Trainer
 
         # Both pools of threads, torch's and numba's: with numba at its default (every core) in each of
         # several jobs, their idle threads spin against each other and an epoch takes 10-20 times longer.
-        torch.set_num_threads(threads)
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        pin_threads(threads)
         dilate_core.warmup()
         if checkpoint is None:
             trainer = Trainer(Config.from_dict(config), dataset)

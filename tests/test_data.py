@@ -1,9 +1,14 @@
 """The synthetic generator's definition and statistics, and every loader's checks and messages."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from dilate_core.data import load_csv, load_ecg5000, load_etth1, make_synthetic, windows
+from dilate_core.data import ASSETS, load_csv, load_ecg5000, load_etth1, make_synthetic, windows
 
 
 def test_synthetic_shapes_types_and_determinism():
@@ -94,6 +99,24 @@ def test_etth1_windows_are_chronological_and_scaled_on_train():
     assert abs(float(train_values.mean())) < 0.2  # scaled with the training part's own mean
     with pytest.raises(ValueError, match="no column 'XX'"):
         load_etth1(column="XX")
+
+
+def test_loaders_read_the_folder_they_are_given_and_say_where_the_data_are(tmp_path):
+    with pytest.raises(FileNotFoundError, match="DILATE_ASSETS") as missing:
+        load_etth1(assets=tmp_path)
+    assert str(tmp_path / "ETTh1.csv") in str(missing.value)
+    with pytest.raises(FileNotFoundError, match="assets="):
+        load_ecg5000(assets=str(tmp_path))
+    shutil.copy(ASSETS / "ETTh1.csv", tmp_path / "ETTh1.csv")  # an installed package, its data elsewhere
+    moved = load_etth1(column="OT", assets=tmp_path)
+    np.testing.assert_array_equal(moved.test_y, load_etth1(column="OT").test_y)
+
+
+def test_assets_come_from_dilate_assets_when_it_is_set(tmp_path):
+    code = "from dilate_core import data; print(data.ASSETS)"
+    env = {**os.environ, "DILATE_ASSETS": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == str(tmp_path)
 
 
 def test_windows_split_and_scale():

@@ -8,7 +8,7 @@ from tslearn.metrics import dtw_path
 from tslearn.metrics import soft_dtw as tslearn_soft_dtw
 from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
 
-from dilate_core import _fused, _kernels, losses
+from dilate_core import _backends, _fused, _kernels, losses
 from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw, soft_dtw_series
 from tests import naive
 
@@ -200,8 +200,12 @@ def test_the_fused_cpu_dilate_equals_the_sweeps_through_the_cost_matrix(B, N, M,
         torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-12)
 
 
+NO_ENDS = np.empty(0, np.int64)  # every pair whole
+
+
+@pytest.mark.parametrize("ragged", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_is_shared(dtype):
+def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_is_shared(dtype, ragged):
     # Each worker cuts its share into chunks of 16 or 4 series (`_fused._chunk_of`): 45
     # series over 1 to 64 workers take both widths, full and partial, and shares of none.
     B, N, M, d = 45, 9, 7, 2
@@ -209,13 +213,16 @@ def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_i
         np.random.default_rng(seed).standard_normal((B, L, d)).astype(dtype) for seed, L in ((1, N), (2, M))
     )
     shape_scale, time_scale = np.linspace(0.5, 1.5, B), np.linspace(-1.0, 1.0, B)
+    rng = np.random.default_rng(3)
+    ends = (rng.integers(1, N + 1, B), rng.integers(1, M + 1, B)) if ragged else (NO_ENDS, NO_ENDS)
 
     def run(workers):
         store = np.empty(B * N * M * _fused.STORED_PER_CELL, dtype)
         values, tangents = np.empty(B), np.empty(B)
-        assert not _fused.dilate_forward(target, pred, 0.1, store, True, True, values, tangents, workers)
+        assert not _fused.dilate_forward(target, pred, 0.1, store, True, True, *ends, values, tangents, workers)
         grad_target, grad_pred = np.empty((B, N, d)), np.empty((B, M, d))
-        _fused.dilate_backward(target, pred, 0.1, store, shape_scale, time_scale, grad_target, grad_pred, workers)
+        args = (*ends, shape_scale, time_scale, grad_target, grad_pred, workers)
+        _fused.dilate_backward(target, pred, 0.1, store, *args)
         return values, tangents, grad_target, grad_pred
 
     alone = run(1)
@@ -227,7 +234,7 @@ def test_the_fused_kernels_give_every_series_the_same_result_however_the_batch_i
         bad[b, M - 1, d - 1] = np.nan
         for workers in (1, 2, 3, 7, 64):
             flags = _fused.dilate_forward(
-                target, bad, 0.1, np.empty(0, dtype), False, True, np.empty(B), np.empty(B), workers
+                target, bad, 0.1, np.empty(0, dtype), False, True, *ends, np.empty(B), np.empty(B), workers
             )
             assert flags, (b, workers)
 
@@ -299,7 +306,7 @@ def test_dilate_without_a_gradient_to_come_stores_nothing(monkeypatch):
     pred, target = random_series(5, 9, 1, seed=32), random_series(5, 9, 1, seed=33)
     expected = [x.item() for x in dilate_loss(pred.clone().requires_grad_(True), target)]
     leases = []
-    monkeypatch.setattr(losses._scratch, "Lease", lambda *shapes: leases.append(shapes))
+    monkeypatch.setattr(_backends._scratch, "Lease", lambda *shapes: leases.append(shapes))
     with torch.no_grad():
         reported = dilate_loss(pred.clone().requires_grad_(True), target)
     assert [x.item() for x in dilate_loss(pred, target)] == [x.item() for x in reported] == expected
