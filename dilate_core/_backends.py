@@ -10,7 +10,6 @@ dtypes the kernels write (float32 series run the fused kernels in float32, every
 in float64).
 """
 
-import math
 import threading
 from functools import cache
 
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from dilate_core import _fused, _kernels, _scratch, _wavefront
-from dilate_core._validate import NotFiniteError, check_finite, check_number
+from dilate_core._validate import NotFiniteError, check_finite
 from dilate_core.threads import kernel_threads
 
 
@@ -137,12 +136,6 @@ _SWEEPS = {"numba": _NumbaSweeps, "torch": _TorchSweeps}
 
 _NO_ENDS = np.empty(0, np.int64)  # every pair scored whole
 
-# The most bytes one DILATE call on the CPU keeps for its backward (the softmin weights and the
-# tangent of every cell: 16 B per cell for float32 series, 32 B for float64). A larger batch is
-# done in groups of series, each group's forward sweep run again in the backward: same result,
-# one more forward sweep. Change it here, or per call with dilate_loss(memory_limit=...).
-MEMORY_LIMIT = 1 << 30
-
 
 class _FusedSweeps:
     """The fused kernels of `_fused` on a batch of series pairs, on the CPU: no cost matrix.
@@ -250,8 +243,3 @@ def _representable(values, dtype: torch.dtype) -> bool:
     if isinstance(values, np.ndarray):
         return _fused.largest_magnitude(values) <= _float_max(dtype)
     return all(abs(x) <= _float_max(dtype) for x in values)
-
-
-def _memory_limit(memory_limit) -> int:
-    """The bytes a fused call may keep for its backward: MEMORY_LIMIT or the caller's, checked."""
-    return MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)

@@ -10,6 +10,7 @@ float64. Every result comes back in the caller's dtype and device. The back-ends
 live in `dilate_core._backends`; the losses as `torch.nn.Module`s in `dilate_core.modules`.
 """
 
+import math
 from functools import lru_cache, wraps
 
 import numpy as np
@@ -18,11 +19,9 @@ from torch.autograd.function import once_differentiable
 
 from dilate_core._backends import (
     _SWEEPS,
-    MEMORY_LIMIT,
     _as_dtype,
     _FusedSweeps,
     _kernel_input,
-    _memory_limit,
     _representable,
 )
 from dilate_core._validate import (
@@ -31,8 +30,21 @@ from dilate_core._validate import (
     check_costs,
     check_finite,
     check_gamma,
+    check_number,
     check_series_pair,
 )
+
+# The most bytes one DILATE call on the CPU keeps for its backward (the softmin weights and the
+# tangent of every cell: 16 B per cell for float32 series, 32 B for float64). A larger batch is
+# done in groups of series, each group's forward sweep run again in the backward: same result,
+# one more forward sweep. Change it here, or per call with dilate_loss(memory_limit=...).
+MEMORY_LIMIT = 1 << 30
+
+
+def _memory_limit(memory_limit) -> int:
+    """The bytes a fused call may keep for its backward: MEMORY_LIMIT or the caller's, checked."""
+    return MEMORY_LIMIT if memory_limit is None else check_number("memory_limit", memory_limit, 1, math.inf, True)
+
 
 __all__ = [
     "MEMORY_LIMIT",

@@ -20,6 +20,7 @@ from dilate_core.metrics import evaluate, external
 from dilate_core.sweep.plan import Sweep, Task
 from dilate_core.sweep.store import Store
 from dilate_core.sweep.summary import METRICS, write_summary
+from dilate_core.threads import pin_threads
 from dilate_core.train import Config, Trainer, load_dataset
 
 log = logging.getLogger(__name__)
@@ -62,16 +63,6 @@ def error_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).rstrip()
 
 
-def _pin_threads(threads: int) -> None:
-    """A worker's torch and numba thread pools, both capped: with numba at its default (every
-    core) in each of several workers, their idle threads spin against each other."""
-    import numba
-    import torch
-
-    torch.set_num_threads(threads)
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-
-
 class LocalExecutor:
     """A pool of spawned processes on this machine: `workers` (default: cores // threads) at
     once, each with torch and numba on `threads` threads."""
@@ -82,7 +73,7 @@ class LocalExecutor:
 
     def run(self, tasks: list[Task]) -> Iterator[Outcome]:
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pin_threads, initargs=(self.threads,))
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=pin_threads, initargs=(self.threads,))
         log.info("%d tasks on %d local processes of %d threads", len(tasks), self.workers, self.threads)
         with bare_main():  # the pool starts its processes as tasks are submitted
             futures = {pool.submit(train_task, task.config): task for task in tasks}
@@ -138,7 +129,7 @@ class RayExecutor:
 
 
 def _ray_task(config: dict, threads: int) -> dict:
-    _pin_threads(threads)
+    pin_threads(threads)
     return train_task(config)
 
 
