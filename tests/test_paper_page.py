@@ -135,6 +135,8 @@ SCREENSHOT_PARTS = {
 }
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
 def test_the_paper_page_in_a_browser_draws_the_claims_and_the_charts_light_dark_and_narrow():
     ARTIFACTS.mkdir(exist_ok=True)

@@ -76,6 +76,7 @@ def test_every_shipped_sweep_file_builds_its_tasks():
         assert out and plan.tasks()
 
 
+@pytest.mark.slow  # trains in spawned processes
 def test_the_local_pool_gives_the_numbers_of_training_in_this_process(tmp_path):
     plan = Sweep(TINY | {"select_on_validation": True}, {"model": ["seq2seq", "mlp"]}, runs=2)
     seen = []
@@ -299,6 +300,7 @@ def test_a_claim_needs_two_runs_that_trained_both_losses():
     assert _claim_rows([-1.0]) == []
 
 
+@pytest.mark.slow  # trains in spawned processes
 def test_cli_sweep_from_a_file_and_options(tmp_path, capsys):
     spec = tmp_path / "tiny.toml"
     spec.write_text(f'out = "{tmp_path / "out"}"\nruns = 2\n[settings]\n{_toml(TINY)}\n[grid]\nalpha = [0.2]\n')
@@ -334,6 +336,7 @@ def _ctrl_c_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow  # trains in spawned processes
 @pytest.mark.parametrize(
     "stop",
     [

@@ -17,6 +17,7 @@ from dilate_core import _numba_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_FOLDERS = {"app.py", "pages", "explorer", "bench", "tests", "results", "assets", "sweeps", "deploy", "views"}
+pytestmark = pytest.mark.slow  # builds and installs the wheel
 # Capabilities that let root write where permissions say no: dropped, root is held to them too.
 UNPRIVILEGED = ["--bounding-set=-dac_override,-dac_read_search,-fowner,-linux_immutable"]
 
@@ -65,7 +66,6 @@ def test_the_wheel_requires_ranges_of_torch_numpy_and_numba_only(wheel):
     assert "License-Expression: MIT" in metadata
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="root, no setpriv: all writable")
 def test_installed_read_only_with_an_unwritable_home_the_loss_runs_forward_and_backward(wheel, tmp_path):
     target, home, elsewhere = tmp_path / "target", tmp_path / "home", tmp_path / "elsewhere"
