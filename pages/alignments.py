@@ -4,7 +4,7 @@ import streamlit as st
 
 from dilate_core.metrics import alignment_views
 from dilate_core.settings import GAMMAS, LOSS_LABELS
-from explorer import charts, links
+from explorer import charts, links, server
 from explorer.finished import finished_run
 from explorer.frame import require_app_frame
 
@@ -32,6 +32,7 @@ gamma = st.select_slider(
 )
 links.write(series=series, gamma=gamma)
 
+server.kernels("scores", "alignments")
 x, y = dataset.test_x[series], dataset.test_y[series]
 predictions = trainer.predict(x[None], best=trainer.config.select_on_validation)
 breakpoint = int(dataset.test_breaks[series]) if dataset.test_breaks is not None else None

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dilate_core import playground
-from explorer import charts
+from explorer import charts, server
 from explorer.frame import require_app_frame
 
 require_app_frame()
@@ -27,6 +27,7 @@ forecasts = {
 labels = {"smooth": "smooth forecast", "late": f"sharp but {LATE} steps late"}
 st.plotly_chart(charts.overview_step({"target": target, **forecasts}, labels))
 st.markdown("How each measure scores the two wrong forecasts (lower is better):")
+server.kernels("scores")
 st.dataframe(pd.DataFrame(playground.scorecard(forecasts, target)).T.style.format("{:.3f}"))
 st.markdown(
     "The late step costs nothing in shape (DTW ≈ 0) but its alignment leaves the diagonal "

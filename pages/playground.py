@@ -8,7 +8,7 @@ import streamlit as st
 from dilate_core import playground
 from dilate_core.metrics import alignment_views
 from dilate_core.settings import GAMMAS
-from explorer import charts, links
+from explorer import charts, links, server
 from explorer.frame import require_app_frame
 
 require_app_frame()
@@ -76,6 +76,7 @@ with st.expander("Draw the forecast by hand: edit its values"):
     else:
         st.error("Every value must be a number; the empty or invalid ones are ignored until fixed.")
 
+server.kernels("scores", "gradients", "alignments")
 scores = playground.losses(forecast, target, alpha, gamma)
 columns = st.columns(len(scores))
 for column, (name, value) in zip(columns, scores.items(), strict=True):

@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from dilate_core import paper
-from dilate_core.metrics import per_series
 from dilate_core.settings import LOSS_LABELS
 from dilate_core.train import epochs_text
-from explorer import charts
+from explorer import charts, scoring, server
 from explorer.finished import finished_run
 from explorer.frame import require_app_frame
 
@@ -19,13 +18,12 @@ st.title("Results")
 trainer, dataset, job = finished_run()
 
 
-@st.cache_data(max_entries=4, show_spinner="Scoring every test series...")
-def scores(job_id: int, epoch: int, _trainer, _dataset):
-    predictions = _trainer.predict(_dataset.test_x, best=_trainer.config.select_on_validation)
-    return {name: per_series(pred, _dataset.test_y) for name, pred in predictions.items()}
-
-
-per_loss = scores(job.id, job.epoch, trainer, dataset)
+server.kernels("scores")
+if scoring.scored(job):
+    per_loss = scoring.run_scores(job, trainer, dataset)
+else:
+    with st.spinner("Scoring every test series (once per run)..."):
+        per_loss = scoring.run_scores(job, trainer, dataset)
 rows = []
 scales = paper.scale_caption(job.config.dataset)
 reported = paper.table1(job.config.dataset, job.config.model)
