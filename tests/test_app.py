@@ -271,7 +271,7 @@ def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(ap
     at = show(at, "train")
     assert at.error[0].value == "The run failed: ValueError: bad data"
     (details,) = at.expander
-    assert details.label == "Details (the worker's traceback)" and not details.proto.expandable.expanded
+    assert details.label == "Details (the worker's traceback)" and not details.proto.expanded
     assert details.code[0].value == trace
 
 
