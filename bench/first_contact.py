@@ -32,8 +32,8 @@ PAGES = {
     "Overview": ("", CHART),
     "Loss playground": ("playground", CHART),
     "Data": ("data", CHART),
-    "Train": ("train", "text=Start training"),
-    "Paper": ("paper", CHART),
+    "Train": ("train", "text=There is no data yet"),  # a new visitor has none
+    "Paper": ("paper", "text=Figure 5(a): the custom backward"),  # its charts come from committed results
 }
 
 
