@@ -16,6 +16,20 @@ from explorer.limits import Limits
 log = logging.getLogger(__name__)
 
 
+def _log_to_the_servers_output() -> None:
+    """The app's own records (explorer.*: jobs started, stopped at their budget, failed with their
+    traceback; kernels ready) in the server's output beside Streamlit's, once per process."""
+    app_log = logging.getLogger("explorer")
+    if not app_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        app_log.addHandler(handler)
+        app_log.setLevel(logging.INFO)
+
+
+_log_to_the_servers_output()
+
+
 @st.cache_resource(show_spinner=False)
 def compiler() -> Compiler:
     """The kernels of this server process, compiled in the background from its first visit on
