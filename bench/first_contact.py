@@ -78,6 +78,7 @@ async def one_visitor(browser, url: str, index: int, ready: asyncio.Barrier) -> 
     """Seconds from Start to a first chart or a queue message with the expected wait (None: neither)."""
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         await page.goto(f"{url}/data?n=200&seed={index}")
         await page.locator(CHART).first.wait_for(timeout=TIMEOUT_MS)

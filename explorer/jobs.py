@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from dilate_core._spawn import bare_main
 from dilate_core.data import Dataset
 from dilate_core.train import Config
+from explorer.cost import duration_text
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +276,8 @@ def budget_message(predicted_s: float, budget_s: float, epochs: int) -> str:
     fitting = int(epochs * budget_s / predicted_s)
     lower = f"lower the epochs to {fitting} or fewer" if fitting >= 1 else "lower the number of series"
     return (
-        f"This run would take about {predicted_s:.0f} s here, over the {budget_s:.0f} s a run may take on "
-        f"this server: {lower}, or use fewer series, shorter series, fewer hidden units or fewer losses."
+        f"This run would take about {duration_text(predicted_s)} here, over the {duration_text(budget_s)} a run "
+        f"may take on this server: {lower}, or use fewer series, shorter series, fewer hidden units or fewer losses."
     )
 
 

@@ -174,7 +174,7 @@ def test_a_run_predicted_over_the_budget_is_refused_with_the_number_and_what_to_
     try:
         with pytest.raises(LimitError) as refused:
             budgeted.submit("lea", CONFIG, DATA, epochs=3)
-        assert "about 15 s" in str(refused.value) and "the 12 s a run may take" in str(refused.value)
+        assert "about 15 s" in str(refused.value) and "the 12 s a run may take on this server" in str(refused.value)
         assert "lower the epochs to 2 or fewer" in str(refused.value)
         assert budgeted.jobs("lea") == []
         fitting = budgeted.submit("lea", CONFIG, DATA, epochs=2)  # 10 s: within the budget
