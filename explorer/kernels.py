@@ -34,6 +34,27 @@ def _compile_in_child(connection) -> None:
         connection.send(group)
 
 
+def cached_on_disk() -> bool:
+    """Whether numba's disk cache holds an index for every public kernel: then this process loads
+    them itself, sooner than a child process could start (a kernel missing from an index still
+    compiles, here). False when numba's cache is laid out otherwise than this reads it."""
+    from numba.core.dispatcher import Dispatcher
+
+    from dilate_core import _fused, _kernels
+
+    public = [
+        kernel
+        for module in (_kernels, _fused)
+        for name, kernel in vars(module).items()
+        if isinstance(kernel, Dispatcher) and not name.startswith("_")
+    ]
+    public = [kernel for kernel in public if kernel.targetoptions.get("inline") != "always"]  # inlined helpers
+    try:
+        return all(os.path.exists(kernel._cache._cache_file._index_path) for kernel in public)
+    except AttributeError:
+        return False
+
+
 class Compiler:
     """Compiles every kernel group once, in the background, most wanted first (see `want`)."""
 
@@ -73,7 +94,7 @@ class Compiler:
 
     def _run(self) -> None:
         child = connection = None
-        if self._in_child:
+        if self._in_child and not cached_on_disk():
             try:
                 context = multiprocessing.get_context("spawn")
                 connection, child_end = context.Pipe()
