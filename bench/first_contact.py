@@ -111,10 +111,11 @@ async def measure(url: str, visitors: int) -> dict:
         times["Start -> first chart: ECG5000"] = await start_to_chart(page, url, "data?source=ecg5000", 2)
         await page.get_by_text("done after").wait_for(timeout=TIMEOUT_MS)
         link = page.get_by_role("link", name="Results")
-        times["Results on ECG5000, first visit"] = await timed(page, link.click, CHART)
+        # "Downloads" follows the Results page's chart: the Train page's charts do not count.
+        times["Results on ECG5000, first visit"] = await timed(page, link.click, "text=Downloads")
         await page.get_by_role("link", name="Train").click()
         await settled(page)
-        times["Results on ECG5000, again"] = await timed(page, link.click, CHART)
+        times["Results on ECG5000, again"] = await timed(page, link.click, "text=Downloads")
         await page.goto(f"{url}/playground")
         await page.locator(CHART).nth(4).wait_for(timeout=TIMEOUT_MS)
         await settled(page)
