@@ -35,9 +35,9 @@ system-packages:
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT) --runner.postScriptGC false
 
-# The shared demo server: deploy/.streamlit/config.toml, limits from DILATE_* variables.
+# The shared demo server: deploy/.streamlit/config.toml, limits from DILATE_* variables (a run: 5 minutes at most).
 serve: $(VENV)/.installed
-	cd deploy && ../$(PY) -m streamlit run ../app.py --server.port $(PORT) --server.address $${ADDRESS:-0.0.0.0}
+	cd deploy && DILATE_MAX_JOB_SECONDS=$${DILATE_MAX_JOB_SECONDS:-300} ../$(PY) -m streamlit run ../app.py --server.port $(PORT) --server.address $${ADDRESS:-0.0.0.0}
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .

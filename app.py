@@ -7,11 +7,20 @@ from explorer.jobs import FINAL_STATES
 
 RUN_STATUS_REFRESH_S = 2.0  # how often the sidebar's status looks at a run that trains
 
+# The kernel groups (dilate_core.KERNEL_GROUPS) each page calls, compiled first when it is opened;
+# the page waits for them where it first calls them, and pages not listed never wait.
+PAGE_KERNELS = {
+    "Overview": ("scores",),
+    "Loss playground": ("scores", "gradients", "alignments"),
+    "Train": ("training",),
+    "Alignments": ("scores", "alignments"),
+    "Results": ("scores",),
+}
+
 
 def main() -> None:
     st.set_page_config(page_title="DILATE Explorer", page_icon=":material/show_chart:", layout="wide")
     keys.set_defaults(st.session_state)
-    server.compiled()
     server.owner()  # registers the session, so its jobs stop when it ends
 
     pages = [
@@ -24,6 +33,7 @@ def main() -> None:
         st.Page("pages/paper.py", title="Paper", icon=":material/article:"),
     ]
     navigation = st.navigation(pages)
+    server.compiler().want(PAGE_KERNELS.get(navigation.title, ()))
     status = st.sidebar.container()
     try:
         navigation.run()

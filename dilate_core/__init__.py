@@ -28,15 +28,77 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'dilate_core' has no attribute {name!r}")
 
 
-def warmup() -> None:
-    """Compile every numba kernel once (or load it from the on-disk cache) on tiny inputs.
+# The compile plan: each group names what one use needs compiled, in the order the app needs
+# them (a page's scores first, training's float32 kernels in the workers, the rest last).
+# `warmup(group)` compiles a group's kernels (or loads them from numba's disk cache) by calling
+# them on tiny inputs, so each specialisation is exactly the one a real call uses.
+KERNEL_GROUPS = ("scores", "gradients", "alignments", "training", "evaluation")
 
-    The kernels read and write the caller's dtype, so both float32 (training) and float64 run.
-    """
+
+def _series(n: int, dtype: torch.dtype, grad: bool = False) -> torch.Tensor:
+    return torch.rand(2, n, 1, dtype=dtype, requires_grad=grad)  # (B, N, d)
+
+
+def _scores() -> None:
+    """float64 loss values and the paper's metrics: the Overview's scorecard, the playground's numbers."""
+    from dilate_core import losses, metrics
+
+    pred, target = _series(3, torch.float64), _series(4, torch.float64)
+    losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
+    losses.soft_dtw_divergence(pred, target, gamma=0.1)
+    metrics.per_series(pred, target)  # exact DTW, float64 whatever the input
+
+
+def _gradients() -> None:
+    """float64 gradients of DILATE and the divergence: the playground's bars."""
+    from dilate_core import losses
+
+    pred, target = _series(3, torch.float64, grad=True), _series(4, torch.float64)
+    loss, _, _ = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
+    (loss + losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()).backward()
+
+
+def _alignments() -> None:
+    """The soft path map of a float64 cost matrix: the playground's and Alignments' maps."""
+    from dilate_core import losses
+
+    losses.soft_alignment(losses.cost_matrix(_series(4, torch.float64), _series(3, torch.float64)), 0.1)
+
+
+def _training() -> None:
+    """float32 losses and gradients as training calls them (soft-DTW on cost matrices for DILATE_t)."""
+    from dilate_core import losses
+
+    pred, target = _series(3, torch.float32, grad=True), _series(4, torch.float32)
+    loss, _, _ = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
+    divergence = losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()
+    (loss + divergence + losses.dilate_t_loss(pred, target, gamma=0.1)).backward()
+
+
+def _evaluation() -> None:
+    """Every other specialisation: the cost-matrix sweeps in both dtypes with their second
+    derivative (soft_alignment's backward), and Table 2's swinging door."""
     from dilate_core import losses, metrics
 
     for dtype in (torch.float32, torch.float64):
-        series = torch.rand(2, 3, 1, dtype=dtype, requires_grad=True)
-        loss, _, _ = losses.dilate_loss(series, torch.rand(2, 4, 1, dtype=dtype), alpha=0.5, gamma=0.1)
-        loss.backward()
-    metrics.evaluate(series.detach(), series.detach())  # float64 inside, whatever the input
+        D = losses.cost_matrix(_series(4, dtype), _series(3, dtype, grad=True))
+        values = losses.soft_dtw(D, 0.1)
+        alignment = losses.soft_alignment(D, 0.1)
+        (values.sum() + alignment.square().sum()).backward()
+    metrics.swinging_door(torch.rand(2, 5).numpy())
+
+
+_WARMERS = {
+    "scores": _scores,
+    "gradients": _gradients,
+    "alignments": _alignments,
+    "training": _training,
+    "evaluation": _evaluation,
+}
+
+
+def warmup(groups=KERNEL_GROUPS) -> None:
+    """Compile the numba kernels of each group in `groups` (default: every kernel), or load
+    them from the on-disk cache, on tiny inputs, in the order given. See KERNEL_GROUPS."""
+    for group in groups:
+        _WARMERS[group]()

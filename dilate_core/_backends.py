@@ -55,16 +55,13 @@ def _kernel_input(tensor: torch.Tensor, dtype=None) -> np.ndarray:
     return np.ascontiguousarray(tensor.numpy(force=True), dtype)
 
 
-def _output_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype the kernels write for a caller's dtype (numpy has no bfloat16)."""
-    return dtype if dtype in (torch.float32, torch.float64) else torch.float64
-
-
 class _NumbaSweeps:
     """The soft-DTW sweeps of a batch of cost matrices on the CPU, with the numba kernels.
 
     Construction runs the forward recursion (`values`, (B,) float64); `alignment` then runs
     the backward one and `hvp` the Hessian-vector product. Work arrays come from the pool.
+    The kernels read and write float64 whatever the caller's dtype (float32 is widened exactly
+    and rounded once at the end, as the kernels would): one compiled version each, not two.
     """
 
     def __init__(self, D: torch.Tensor, gamma: float, ends=None):
@@ -76,14 +73,16 @@ class _NumbaSweeps:
         self._P, self._E = self._work.arrays
         values = np.empty(B)
         with KERNEL_LOCK:
-            not_finite = _kernels.soft_dtw_forward(_kernel_input(D), gamma, self._P, values, numba.get_num_threads())
+            not_finite = _kernels.soft_dtw_forward(
+                _kernel_input(D, np.float64), gamma, self._P, values, numba.get_num_threads()
+            )
         if not_finite:
             raise NotFiniteError("D")
         self.values = torch.from_numpy(values)
 
     def alignment(self, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """scale[b] * E[b], E = d softDTW / dD: a (B, N, M) CPU tensor of `dtype`."""
-        out = torch.empty(self.shape, dtype=_output_dtype(dtype))
+        out = torch.empty(self.shape, dtype=torch.float64)
         scale = _kernel_input(scale, np.float64)  # often a stride-0 expansion
         with KERNEL_LOCK:
             _kernels.soft_dtw_backward(self._P, scale, self._E, out.numpy())
@@ -94,9 +93,9 @@ class _NumbaSweeps:
         B, N, M = self.shape
         work = _scratch.Lease((B, N + 2, M + 2), (B, N + 2, M + 2))
         R_dot, E_dot = work.arrays
-        out = torch.empty(self.shape, dtype=_output_dtype(dtype))
+        out = torch.empty(self.shape, dtype=torch.float64)
         with KERNEL_LOCK:
-            _kernels.soft_dtw_hvp(_kernel_input(Z), self._P, self._E, self.gamma, R_dot, E_dot, out.numpy())
+            _kernels.soft_dtw_hvp(_kernel_input(Z, np.float64), self._P, self._E, self.gamma, R_dot, E_dot, out.numpy())
         return out.to(dtype)
 
 

@@ -8,10 +8,9 @@ Runs stay private to the session that started them; a link carries the data and 
 import numpy as np
 import streamlit as st
 
-from dilate_core import metrics
 from dilate_core.settings import SETTINGS
 from dilate_core.sources import SOURCES, data_settings
-from explorer import keys, links, loaders, server
+from explorer import keys, links, loaders, scoring, server
 from explorer.jobs import FINAL_STATES
 
 # The Train page's settings, as its form shows them in three columns, and as a run's link carries them.
@@ -103,18 +102,13 @@ def current_run(page: str, live: bool = False):
     return loaders.trained(job.id, job.epoch, job.checkpoint, dataset), dataset, job
 
 
-@st.cache_data(max_entries=4, show_spinner="Scoring every test series...")
-def scores(job_id: int, epoch: int, _trainer, _dataset) -> dict[str, dict[str, np.ndarray]]:
-    """loss -> {'mse', 'dtw', 'tdi', 'flatness'} of every test series (n,) and 'pooled' (the
-    model's `pooled_flatness`), with the weights Results and Alignments use (the best validation
-    ones where the run keeps them)."""
-    predictions = _trainer.predict(_dataset.test_x, best=_trainer.config.select_on_validation)
-    target = _dataset.test_y
-    return {
-        name: metrics.per_series(pred, target)
-        | {"flatness": metrics.flatness(pred, target), "pooled": metrics.pooled_flatness(pred, target)}
-        for name, pred in predictions.items()
-    }
+def scores(job, trainer, dataset) -> dict[str, dict[str, np.ndarray]]:
+    """loss -> {'mse', 'dtw', 'tdi', 'flatness'} of every test series (n,) and 'pooled', computed
+    once per run (explorer.scoring), behind a spinner the first time only."""
+    if scoring.scored(job):
+        return scoring.run_scores(job, trainer, dataset)
+    with st.spinner("Scoring every test series (once per run)..."):
+        return scoring.run_scores(job, trainer, dataset)
 
 
 def write_run_link(job, **extra) -> None:

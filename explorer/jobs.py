@@ -4,22 +4,28 @@ A job is one run of the three losses on one data set. It runs in its own spawned
 (never in a page's script thread), streams one report per epoch back through a queue, and can
 be stopped between epochs. Jobs belong to the session that submitted them: a session sees and
 stops only its own. A process that dies fails its job alone, and its slot goes to the next
-job. A job's final state is a checkpoint (bytes) that can be continued.
+job. A job's final state is a checkpoint (bytes) that can be continued. A job may have a
+budget of seconds: past it, the pool stops it as Stop would, and its results are kept.
 """
 
 import contextlib
 import io
 import itertools
+import logging
 import multiprocessing
 import os
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
 from dilate_core._spawn import bare_main
 from dilate_core.data import Dataset
 from dilate_core.train import Config
+from explorer.cost import duration_text
+
+log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINAL_STATES = (DONE, STOPPED, FAILED)
@@ -56,9 +62,25 @@ def _address_space_bytes() -> int:
     return 0
 
 
-def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, stop, threads: int, memory_mb):
-    """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on `channel`."""
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a worker needs to run one job; it travels to the worker process (pickled)."""
+
+    config: dict  # the run's Config as a dict (dataclasses.asdict)
+    dataset: Dataset
+    checkpoint: bytes | None  # the run to continue, or None for a new one
+    epochs: int  # epochs to train
+    channel: object  # a queue: the worker puts (kind, payload) messages on it
+    stop: object  # an event: set, the worker stops after its current epoch
+    threads: int = 1  # torch and numba threads of the worker
+    memory_mb: int | None = None  # address space of the worker's process (None: no limit)
+
+
+def run_job(spec: JobSpec) -> None:
+    """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on the spec's
+    channel; a failure's payload is (message, traceback text)."""
     _lower_priority()
+    memory_mb, channel = spec.memory_mb, spec.channel
     try:
         if memory_mb:  # a runaway job fails alone instead of exhausting the server
             import resource
@@ -74,20 +96,21 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         from dilate_core.threads import pin_threads
         from dilate_core.train import Trainer
 
+        threads = spec.threads
         # Both pools of threads, torch's and numba's: with numba at its default (every core) in each of
         # several jobs, their idle threads spin against each other and an epoch takes 10-20 times longer.
         pin_threads(threads)
-        dilate_core.warmup()
-        if checkpoint is None:
-            trainer = Trainer(Config.from_dict(config), dataset)
+        dilate_core.warmup(TRAINING_KERNELS)
+        if spec.checkpoint is None:
+            trainer = Trainer(Config.from_dict(spec.config), spec.dataset)
         else:
-            trainer = Trainer.load(io.BytesIO(checkpoint), dataset)
+            trainer = Trainer.load(io.BytesIO(spec.checkpoint), spec.dataset)
         channel.put(("started", os.getpid()))
-        if checkpoint is None:  # the first chart need not wait for the first epoch
+        if spec.checkpoint is None:  # the first chart need not wait for the first epoch
             channel.put(("report", asdict(trainer.initial_report())))
-        for report in trainer.run(epochs):
+        for report in trainer.run(spec.epochs):
             channel.put(("report", asdict(report)))
-            if stop.is_set():
+            if spec.stop.is_set():
                 break
         buffer = io.BytesIO()
         trainer.save(buffer)
@@ -96,7 +119,11 @@ def run_job(config: dict, dataset: Dataset, checkpoint, epochs: int, channel, st
         message = f"{type(error).__name__}: {error}"
         if memory_mb and isinstance(error, (MemoryError, ImportError, OSError)):  # out of address space
             message = f"the run needed more than the {memory_mb} MB a job may use ({message}); use less data"
-        channel.put(("failed", message))
+        channel.put(("failed", (message, traceback.format_exc())))
+
+
+# What a worker compiles before its job: the training kernels (and the exact DTW of its evaluations).
+TRAINING_KERNELS = ("training", "scores")
 
 
 def wait_for_a_job(connection) -> None:
@@ -108,16 +135,16 @@ def wait_for_a_job(connection) -> None:
     from dilate_core.data import make_synthetic
     from dilate_core.train import Trainer
 
-    dilate_core.warmup()
+    dilate_core.warmup(TRAINING_KERNELS)
     # One tiny epoch pays for what torch initialises on first use (the first Adam alone takes a second).
     tiny = Config(n_series=4, batch_size=4, hidden=4, epochs=1, n_preview=0)
     list(Trainer(tiny, make_synthetic(4, tiny.n_input, tiny.n_output)).run())
     try:
-        arguments = connection.recv()
+        spec = connection.recv()
     except (EOFError, OSError):
         return
-    if arguments is not None:
-        run_job(*arguments)
+    if spec is not None:
+        run_job(spec)
 
 
 def _send_and_close(connection, message) -> None:
@@ -162,7 +189,7 @@ class LocalLauncher:
             child.close()
             self._ready.append((process, parent))
 
-    def start(self, arguments: tuple):
+    def start(self, spec: JobSpec):
         process = None
         while self._ready and process is None:
             spare, connection = self._ready.popleft()
@@ -170,12 +197,12 @@ class LocalLauncher:
                 # A spare still warming up reads the job only when it is ready, and the data set
                 # fills the pipe: send from a thread, so that neither the page that submits nor
                 # the pool's lock waits for the spare (a spare that dies first fails the job).
-                threading.Thread(target=_send_and_close, args=(connection, arguments), daemon=True).start()
+                threading.Thread(target=_send_and_close, args=(connection, spec), daemon=True).start()
                 process = spare
             else:
                 connection.close()
         if process is None:  # no spare alive: a cold start
-            process = self._context.Process(target=run_job, args=arguments, daemon=True)
+            process = self._context.Process(target=run_job, args=(spec,), daemon=True)
             _start_worker(process)
         self.refill()
         return process
@@ -201,11 +228,16 @@ class Job:
     state: str = QUEUED
     reports: list[dict] = field(default_factory=list)
     checkpoint: bytes | None = None
-    error: str | None = None
+    error: str | None = None  # why it failed, in a sentence
+    traceback: str | None = None  # where it failed: the worker's traceback, when there is one
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     pid: int | None = None  # the worker process's id, once it has started
-    _arguments: tuple = ()
+    predicted_s: float | None = None  # its expected duration when submitted, if the pool can tell
+    budget_s: float | None = None  # the seconds it may run; past them the pool stops it
+    over_budget: bool = False  # stopped by the pool at its budget
+    results: dict = field(default_factory=dict)  # what pages derive from the finished run, computed once
+    _spec: JobSpec | None = None
     _channel: object = None
     _stop: object = None
     _process: object = None
@@ -224,12 +256,35 @@ class Job:
         mean = sum(r["seconds"] for r in trained) / done
         return mean * (self.epochs - done)
 
+    def expected_seconds(self, now: float) -> float:
+        """Seconds until it ends, as well as known now: from its epochs so far, else its
+        prediction (0 when unknown), never beyond its budget."""
+        left = self.seconds_left()
+        elapsed = now - self.started if self.started is not None else 0.0
+        if left is None:
+            left = max(0.0, (self.predicted_s or 0.0) - elapsed)
+        if self.budget_s is not None:
+            left = min(left, max(0.0, self.budget_s - elapsed))
+        return left
+
+
+def budget_message(predicted_s: float, budget_s: float, epochs: int) -> str:
+    """Why a run is refused: its predicted seconds against the budget, and what to lower."""
+    fitting = int(epochs * budget_s / predicted_s)
+    lower = f"lower the epochs to {fitting} or fewer" if fitting >= 1 else "lower the number of series"
+    return (
+        f"This run would take about {duration_text(predicted_s)} here, over the {duration_text(budget_s)} a run "
+        f"may take on this server: {lower}, or use fewer series, shorter series, fewer hidden units or fewer losses."
+    )
+
 
 class JobPool:
     """At most `workers` jobs running at once, each in its own process; the rest wait in order.
 
     Limits: `max_queued_per_owner` unfinished jobs per session, `max_queued` unfinished jobs in
-    all, `memory_mb` of address space per job process (None: no limit).
+    all, `memory_mb` of address space per job process (None: no limit), `max_job_seconds` per job
+    (None: no limit): a job predicted to take longer is refused, one that runs longer is stopped.
+    `estimate(config, dataset, epochs)` predicts a job's seconds (or None when it cannot tell).
     """
 
     def __init__(
@@ -240,10 +295,13 @@ class JobPool:
         max_queued: int = 32,
         memory_mb: int | None = None,
         launcher=None,
+        max_job_seconds: float | None = None,
+        estimate=None,
     ):
         self.workers = workers or os.cpu_count() or 1
         self.threads_per_worker = threads_per_worker
         self.max_queued_per_owner, self.max_queued, self.memory_mb = max_queued_per_owner, max_queued, memory_mb
+        self.max_job_seconds, self._estimate = max_job_seconds, estimate
         self._launcher = launcher or LocalLauncher()
         self._jobs: dict[int, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -263,7 +321,11 @@ class JobPool:
         checkpoint: bytes | None = None,
         start_epoch: int = 0,
     ) -> Job:
-        """Queue a job for `owner`; it starts when a worker is free. Raises LimitError when full."""
+        """Queue a job for `owner`; it starts when a worker is free. Raises LimitError when full
+        or when the job is predicted to take longer than `max_job_seconds`."""
+        predicted = self._estimate(config, dataset, epochs) if self._estimate is not None else None
+        if self.max_job_seconds and predicted is not None and predicted > self.max_job_seconds:
+            raise LimitError(budget_message(predicted, self.max_job_seconds, epochs))
         with self._lock:
             unfinished = [job for job in self._jobs.values() if job.state not in FINAL_STATES]
             mine = sum(1 for job in unfinished if job.owner == owner)
@@ -273,9 +335,19 @@ class JobPool:
                 )
             if len(unfinished) >= self.max_queued:
                 raise LimitError(f"The server is busy with {len(unfinished)} runs; try again in a few minutes.")
-            job = Job(next(self._ids), owner, config, epochs, start_epoch)
+            job = Job(next(self._ids), owner, config, epochs, start_epoch, predicted_s=predicted)
+            job.budget_s = self.max_job_seconds or None
             job._channel, job._stop = self._launcher.channel_and_stop()
-            job._arguments = (asdict(config), dataset, checkpoint, epochs, job._channel, job._stop)
+            job._spec = JobSpec(
+                asdict(config),
+                dataset,
+                checkpoint,
+                epochs,
+                job._channel,
+                job._stop,
+                threads=self.threads_per_worker,
+                memory_mb=self.memory_mb,
+            )
             self._jobs[job.id] = job
             self._waiting.append(job)
         self._schedule()
@@ -308,6 +380,22 @@ class JobPool:
         with self._lock:
             return list(self._waiting).index(job) + 1 if job in self._waiting else 0
 
+    def expected_wait(self, job: Job) -> float | None:
+        """Seconds until a waiting job gets a worker, as well as known now (the jobs running and
+        ahead of it, each its expected seconds), or None if it is not waiting."""
+        now = time.time()
+        with self._lock:
+            if job not in self._waiting:
+                return None
+            ahead = list(itertools.takewhile(lambda other: other is not job, self._waiting))
+            running = [j for j in self._jobs.values() if j._process is not None and j.state not in FINAL_STATES]
+        free_at = sorted(j.expected_seconds(now) for j in running)[: self.workers]
+        free_at += [0.0] * (self.workers - len(free_at))  # idle workers
+        for other in ahead:  # each job ahead takes the first worker to be free
+            free_at.sort()
+            free_at[0] += other.expected_seconds(now)
+        return min(free_at)
+
     def stop(self, owner: str, job_id: int) -> bool:
         """Ask the owner's job to stop after its current epoch (or not to start); False if not theirs."""
         job = self.get(owner, job_id)
@@ -317,7 +405,7 @@ class JobPool:
         with self._lock:
             if job in self._waiting:  # never started: it ends as it was
                 self._waiting.remove(job)
-                job.state, job.checkpoint = STOPPED, job._arguments[2]
+                job.state, job.checkpoint = STOPPED, job._spec.checkpoint
         return True
 
     def stop_all(self, owner: str) -> None:
@@ -346,6 +434,7 @@ class JobPool:
                 job.error = f"the worker process stopped unexpectedly (exit code {process.exitcode})"
                 if self.memory_mb:
                     job.error += f"; it may have needed more than the {self.memory_mb} MB a job may use"
+                log.warning("job %d failed: %s", job.id, job.error)
 
     def _take_messages(self, job: Job) -> None:
         """Apply what the job's process has put on its channel so far to the job."""
@@ -362,7 +451,9 @@ class JobPool:
                 job.checkpoint = payload
                 job.state = STOPPED if job._stop.is_set() else DONE
             else:
-                job.state, job.error = FAILED, payload
+                job.state = FAILED
+                job.error, job.traceback = payload
+                log.warning("job %d failed: %s\n%s", job.id, job.error, job.traceback)
 
     def _schedule(self) -> None:
         """Collect news from running jobs, then start waiting jobs while workers are free."""
@@ -370,20 +461,34 @@ class JobPool:
             running = [job for job in self._jobs.values() if job._process is not None and job.state not in FINAL_STATES]
             for job in running:
                 self._drain(job)
+                self._enforce_budget(job)
             busy = sum(1 for job in running if job.state not in FINAL_STATES)
             # Reap the processes of ended jobs (exitcode waits for them without blocking).
             alive = [*self._unreaped.values(), *running]
             self._unreaped = {job.id: job for job in alive if job._process.exitcode is None}
             while self._waiting and busy < self.workers:
                 job = self._waiting.popleft()
-                job._process = self._launcher.start((*job._arguments, self.threads_per_worker, self.memory_mb))
+                job._process = self._launcher.start(job._spec)
+                log.info(
+                    "job %d of %s started (%d epochs, predicted %s s)", job.id, job.owner, job.epochs, job.predicted_s
+                )
                 busy += 1
             self._launcher.refill()
+
+    def _enforce_budget(self, job: Job) -> None:
+        """Stop a running job past its budget, as Stop would: it ends after its epoch, results kept."""
+        if job.state != RUNNING or job.budget_s is None or job.over_budget:
+            return
+        if time.time() - job.started > job.budget_s:
+            job.over_budget = True
+            job._stop.set()
+            log.info("job %d reached its budget of %.0f s: stopping it", job.id, job.budget_s)
 
     def _schedule_forever(self) -> None:
         while not self._closed.wait(0.2):
             try:
                 self._schedule()
-            except Exception:  # the manager went away at shutdown
-                if self._closed.is_set():
+            except Exception:
+                if self._closed.is_set():  # the manager went away at shutdown
                     return
+                log.exception("the job scheduler's round failed; trying again")

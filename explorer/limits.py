@@ -3,6 +3,8 @@
 import os
 from dataclasses import dataclass, fields
 
+ZERO_MEANS_NONE = ("workers", "spare_workers", "job_memory_mb", "max_job_seconds")  # 0: the cores, none
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -17,6 +19,9 @@ class Limits:
     max_hidden: int = 256  # DILATE_MAX_HIDDEN: hidden units of a model
     job_memory_mb: int = 4096  # DILATE_JOB_MEMORY_MB: address space of one job's process (0: no limit)
     upload_mb: int = 20  # DILATE_UPLOAD_MB: size of an uploaded CSV
+    # DILATE_MAX_JOB_SECONDS: seconds one run may take (0: no limit); a run predicted to take longer
+    # is refused, one that runs longer stops as Stop would, its results kept
+    max_job_seconds: int = 0
 
     @classmethod
     def from_environment(cls, environment=os.environ) -> "Limits":
@@ -31,7 +36,7 @@ class Limits:
                 values[f.name] = int(raw)
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, got {raw!r}.") from None
-            least = 0 if f.name in ("workers", "spare_workers", "job_memory_mb") else 6 if f.name == "max_length" else 1
+            least = 0 if f.name in ZERO_MEANS_NONE else 6 if f.name == "max_length" else 1
             if values[f.name] < least:
                 raise ValueError(f"{name} must be at least {least}, got {raw!r}.")
         return cls(**values)

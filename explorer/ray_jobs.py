@@ -9,13 +9,17 @@ applied in a Ray worker (its own mappings are large); ask Ray for memory per job
 """
 
 import contextlib
+import logging
 import signal
 import threading
+from dataclasses import replace
 
 import ray
 from ray.util.queue import Full, Queue
 
-from explorer.jobs import run_job
+from explorer.jobs import JobSpec, run_job
+
+log = logging.getLogger(__name__)
 
 
 class _RayEvent:
@@ -46,6 +50,7 @@ class _RayProcess:
         try:
             ray.get(self._reference)
         except Exception:  # the task failed outside run_job's own reporting, or was cancelled
+            log.warning("a Ray job task ended in error", exc_info=True)
             return 1
         return 0
 
@@ -64,6 +69,7 @@ class RayLauncher:
             in_main_thread = threading.current_thread() is threading.main_thread()
             previous = signal.getsignal(signal.SIGTERM) if in_main_thread else None
             ray.init(address=address, log_to_driver=False)
+            log.info("training jobs run on the Ray cluster at %s", address)
             if in_main_thread:  # ray.init replaces it; the server's own shutdown must keep working
                 signal.signal(signal.SIGTERM, previous)
         self._run = ray.remote(num_cpus=threads, max_calls=1, max_retries=0)(run_job)
@@ -71,9 +77,9 @@ class RayLauncher:
     def channel_and_stop(self):
         return Queue(), _RayEvent()
 
-    def start(self, arguments: tuple) -> _RayProcess:
-        *rest, _memory_mb = arguments  # not applied in a Ray worker (see the module's docstring)
-        return _RayProcess(self._run.remote(*rest, None))
+    def start(self, spec: JobSpec) -> _RayProcess:
+        # The address-space limit is not applied in a Ray worker (see the module's docstring).
+        return _RayProcess(self._run.remote(replace(spec, memory_mb=None)))
 
     def refill(self) -> None:
         """Nothing to keep ready: the cluster's own workers are its spares."""

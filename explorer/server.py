@@ -1,25 +1,50 @@
 """What one server process shares across its sessions: compiled kernels, limits and the job pool,
 and each session's identity in that pool."""
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass
 
 import streamlit as st
 
-from dilate_core import warmup
-from explorer import charts, keys
+from explorer import charts, cost, keys
 from explorer.jobs import JobPool, LocalLauncher
+from explorer.kernels import Compiler
 from explorer.limits import Limits
 
+log = logging.getLogger(__name__)
 
-@st.cache_resource(show_spinner="Compiling the kernels (once per server)...")
-def compiled() -> bool:
-    """numba kernels compiled (or loaded from the disk cache), and the live charts' plotly code
-    loaded, once per server process."""
-    warmup()
-    charts.warmup()
-    return True
+
+def _log_to_the_servers_output() -> None:
+    """The app's own records (explorer.*: jobs started, stopped at their budget, failed with their
+    traceback; kernels ready) in the server's output beside Streamlit's, once per process."""
+    app_log = logging.getLogger("explorer")
+    if not app_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        app_log.addHandler(handler)
+        app_log.setLevel(logging.INFO)
+
+
+_log_to_the_servers_output()
+
+
+@st.cache_resource(show_spinner=False)
+def compiler() -> Compiler:
+    """The kernels of this server process, compiled in the background from its first visit on
+    (see explorer/kernels.py), then the live charts' plotly code loaded; nothing waits for it."""
+    log.info("compiling the kernels in the background")
+    return Compiler(then=charts.warmup)
+
+
+def kernels(*groups: str) -> None:
+    """Wait for the kernel groups a page needs next (dilate_core.KERNEL_GROUPS), behind a spinner
+    only when they are not ready yet: a fresh server's first visit of such a page."""
+    if compiler().ready(groups):
+        return
+    with st.spinner("Compiling the kernels this needs (once per server, a few seconds)..."):
+        compiler().wait(groups)
 
 
 @st.cache_resource
@@ -46,7 +71,34 @@ def job_pool() -> JobPool:
         max_queued=bounds.runs_in_total,
         memory_mb=bounds.job_memory_mb or None,
         launcher=launcher,
+        max_job_seconds=bounds.max_job_seconds or None,
+        estimate=_estimate,
     )
+
+
+def _estimate(config, dataset, epochs: int) -> float:
+    compiler().wait(("training",))  # the calibration trains with them
+    return cost.estimate(config, dataset, epochs)
+
+
+def expected_duration(values: dict, dataset) -> str | None:
+    """A sentence for the Train form: how long a run of these settings should take here, and the
+    server's limit; None when the settings do not make a run."""
+    from dilate_core.train import Config
+
+    try:
+        config = Config(**((st.session_state.get(keys.DATA_SETTINGS) or {}) | values))
+    except (TypeError, ValueError):
+        return None
+    if not compiler().ready(("training",)):
+        kernels("training")
+    seconds = _estimate(config, dataset, config.epochs)
+    budget = limits().max_job_seconds
+    text = f"Expected duration on this server: about {cost.duration_text(seconds)}"
+    if budget:
+        over = " — over it: lower the epochs, series or hidden units" if seconds > budget else ""
+        text += f" (a run may take up to {cost.duration_text(budget)}{over})"
+    return text + "."
 
 
 @dataclass(frozen=True)

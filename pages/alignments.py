@@ -31,6 +31,7 @@ HOW_TO_READ = (
 st.title("Alignments")
 trainer, dataset, job = finished.current_run("alignments", live=True)
 training = job.state not in FINAL_STATES
+server.kernels("scores", "alignments")
 gamma = st.select_slider(
     "gamma of the soft path map",
     MAP_GAMMAS,
@@ -60,7 +61,7 @@ def pick_while_training(job) -> tuple[int, dict, int] | None:
 def pick_when_finished(job) -> tuple[int, dict, int]:
     """(series, forecasts, epoch): the series chosen by number or from the table of those where the
     losses disagree most (their DTW apart the most)."""
-    per_loss = finished.scores(job.id, job.epoch, trainer, dataset)
+    per_loss = finished.scores(job, trainer, dataset)
     dtw = pd.DataFrame({LOSS_LABELS[name]: s["dtw"] * scales["dtw"] for name, s in per_loss.items()})
     table = dtw.assign(**{"DTW gap": dtw.max(axis=1) - dtw.min(axis=1)})
     if dataset.test_breaks is not None:

@@ -4,7 +4,7 @@ forecast, and the paper's claims in brief."""
 import streamlit as st
 
 from dilate_core import playground
-from explorer import charts
+from explorer import charts, server
 from explorer.frame import require_app_frame
 
 require_app_frame()
@@ -47,6 +47,7 @@ def table(measures) -> str:
     return "\n".join(rows)
 
 
+server.kernels("scores")
 target, forecasts, card = scores()
 
 st.title("DILATE Explorer")

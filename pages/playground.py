@@ -7,7 +7,7 @@ import streamlit as st
 
 from dilate_core import playground
 from dilate_core.settings import GAMMAS
-from explorer import charts, links
+from explorer import charts, links, server
 from explorer.frame import require_app_frame
 
 require_app_frame()
@@ -137,6 +137,7 @@ with st.expander("Draw the forecast by hand: edit its values"):
     else:
         st.error("Every value must be a number; the empty or invalid ones are ignored until fixed.")
 
+server.kernels("scores", "gradients", "alignments")
 result = analyse(forecast, target, alpha, gamma)
 scores = result["scores"]
 columns = st.columns(len(scores))

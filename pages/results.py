@@ -11,7 +11,7 @@ from dilate_core import paper
 from dilate_core.metrics import FLAT_FRACTION
 from dilate_core.settings import LOSS_LABELS
 from dilate_core.train import epochs_text
-from explorer import charts, finished
+from explorer import charts, finished, server
 from explorer.frame import require_app_frame
 
 require_app_frame()
@@ -20,7 +20,8 @@ st.title("Results")
 trainer, dataset, job = finished.current_run("results")
 finished.write_run_link(job)
 source = job.config.dataset
-per_loss = finished.scores(job.id, job.epoch, trainer, dataset)
+server.kernels("scores")
+per_loss = finished.scores(job, trainer, dataset)
 pooled = {name: float(scores["pooled"]) for name, scores in per_loss.items()}
 flat = [name for name, value in pooled.items() if value < FLAT_FRACTION]
 

@@ -9,7 +9,7 @@ from dilate_core import paper
 from dilate_core.metrics import FLAT_FRACTION, pooled_flatness
 from dilate_core.settings import LOSS_LABELS, SETTINGS
 from dilate_core.train import Config, epochs_text, preview_indices
-from explorer import charts, finished, keys, links, server
+from explorer import charts, cost, finished, keys, links, server
 from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
 from explorer.widgets import setting_input
@@ -55,6 +55,9 @@ if values["epochs"] < finished.PAPER_EPOCHS:
         "where DILATE's effect shows; they keep scores, not forecasts: to see the forecasts, train "
         f"{finished.PAPER_EPOCHS} epochs (or Continue a run)."
     )
+duration = server.expected_duration(values, dataset)  # before Start: the run's size is its cost
+if duration:
+    st.caption(duration)
 
 if start:
     if not values["losses"]:
@@ -133,7 +136,8 @@ def draw(job) -> None:
     total = job.start_epoch + job.epochs
     place = pool.place_in_queue(job) if job.state == QUEUED else 0
     if place:
-        st.info(f"Waiting for a free worker: your run is number {place} in the queue.")
+        wait = cost.duration_text(pool.expected_wait(job) or 0)
+        st.info(f"Waiting for a free worker: your run is number {place} in the queue, about {wait} to wait.")
     elif job.state == QUEUED:  # handed to a worker that has not said it started yet
         st.info("Starting your run in a worker...")
     elif job.state == RUNNING:
@@ -142,9 +146,13 @@ def draw(job) -> None:
         st.progress(min(1.0, job.epoch / total), text=f"Epoch {job.epoch} of {total}{eta}")
     elif job.error:
         st.error(f"The run failed: {job.error}")
+        if job.traceback:
+            with st.expander("Details (the worker's traceback)"):
+                st.code(job.traceback, language="text")
     else:
         early = " (every model stopped early)" if job.epoch < total and job.state == DONE else ""
-        st.success(f"Run #{finished.run_number(job)} {job.state} after {job.epoch} epochs{early}.")
+        budget = f", at the {cost.duration_text(job.budget_s)} a run may take here" if job.over_budget else ""
+        st.success(f"Run #{finished.run_number(job)} {job.state} after {job.epoch} epochs{early}{budget}.")
     if not reports:
         return
     figures = live_figures(job, reports, run_dataset)

@@ -382,3 +382,49 @@ def test_the_alignments_picker_jumps_to_where_the_losses_disagree_on_ecg5000(app
     assert not at.exception and at.number_input(key="align.series").value == table.index[0]
     assert at.query_params["series"] == str(table.index[0]) and at.query_params["source"] == "ecg5000"
     assert any("DTW ×10 " in c.value for c in at.caption)  # ECG5000's DTW at the paper's x10
+
+
+def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(app, monkeypatch):
+    from dilate_core.train import Config
+    from explorer import server
+    from explorer.jobs import FAILED, Job
+
+    trace = 'Traceback (most recent call last):\n  File "explorer/jobs.py", line 1, in run_job\nValueError: bad data\n'
+    failed = Job(7, "someone", Config(), 3, 0, state=FAILED, error="ValueError: bad data", traceback=trace)
+    at = show(app, "data")
+    monkeypatch.setattr(server, "current_job", lambda: failed)
+    at = show(at, "train")
+    assert at.error[0].value == "The run failed: ValueError: bad data"
+    (details,) = at.expander
+    assert details.label == "Details (the worker's traceback)" and not details.proto.expanded
+    assert details.code[0].value == trace
+
+
+def test_results_scores_a_run_once_for_every_visit(monkeypatch):
+    import explorer.finished
+    from dilate_core.data import make_synthetic
+    from dilate_core.train import Config, Trainer
+    from explorer import scoring
+    from explorer.jobs import DONE, Job
+
+    config = Config(n_series=20, batch_size=10, hidden=4, epochs=1, n_preview=0)
+    dataset = make_synthetic(20)
+    trainer = Trainer(config, dataset)
+    list(trainer.run())
+    job = Job(9, "someone", config, 1, 0, state=DONE, checkpoint=b"saved")
+    job.reports.append({"epoch": 1})
+    monkeypatch.setattr(explorer.finished, "finished_run", lambda: (trainer, dataset, job))
+    calls = []
+    scored = scoring.per_series
+    monkeypatch.setattr(scoring, "per_series", lambda pred, target: calls.append(1) or scored(pred, target))
+    tables = []
+    for _ in range(2):  # two visitors' sessions, or one visitor coming back
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        at = show(at, "results")
+        tables.append(at.dataframe[0].value)
+    assert len(calls) == len(config.losses)  # once per model, on the first visit only
+    assert tables[0].equals(tables[1])
+    expected = scored(trainer.predict(dataset.test_x)["dilate"], dataset.test_y)["dtw"].mean()
+    ours = tables[0][(tables[0]["loss"] == "DILATE") & (tables[0]["metric"].str.startswith("DTW"))]["ours"]
+    assert ours.iloc[0] == pytest.approx(expected * paper.scales(config.dataset)["dtw"])

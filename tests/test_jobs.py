@@ -2,7 +2,9 @@
 fail alone, and respect the server's limits."""
 
 import io
+import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -20,8 +22,10 @@ from explorer.jobs import (
     STOPPED,
     WORKER_NICENESS,
     JobPool,
+    JobSpec,
     LimitError,
     LocalLauncher,
+    run_job,
 )
 from explorer.limits import Limits
 from tests.proc import alive, children, wait_until
@@ -104,6 +108,118 @@ def test_an_error_in_a_job_is_reported_to_its_session(pool):
     job = pool.submit("frank", CONFIG, bad, epochs=2)
     wait(pool, job, FINAL_STATES)
     assert job.state == FAILED and "same batch size" in job.error
+    # The whole traceback, from the worker's run_job down to the check that raised, reaches the job.
+    assert job.traceback.startswith("Traceback (most recent call last)")
+    assert "in run_job" in job.traceback and "in check_series_pair" in job.traceback
+    assert job.traceback.rstrip().endswith(job.error.split(": ", 1)[1])
+
+
+def _echo(connection) -> None:
+    """A worker stand-in: take a JobSpec, use its channel and stop event, send it back."""
+    spec = connection.recv()
+    spec.channel.put(("echo", spec.epochs))
+    spec.stop.set()
+    connection.send(spec)
+
+
+def test_a_job_spec_travels_to_a_worker_and_back():
+    launcher = LocalLauncher(spares=0)
+    try:
+        channel, stop = launcher.channel_and_stop()
+        spec = JobSpec(CONFIG.__dict__.copy(), DATA, b"checkpoint", 7, channel, stop, threads=2, memory_mb=512)
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        process = context.Process(target=_echo, args=(child,))
+        process.start()
+        parent.send(spec)
+        back = parent.recv()
+        process.join(timeout=60)
+        assert channel.get(timeout=10) == ("echo", 7) and stop.is_set()  # the worker used the same queue and event
+        assert (back.config, back.checkpoint, back.epochs, back.threads, back.memory_mb) == (
+            spec.config,
+            b"checkpoint",
+            7,
+            2,
+            512,
+        )
+        assert (back.dataset.train_x == DATA.train_x).all() and (back.dataset.test_breaks == DATA.test_breaks).all()
+        with pytest.raises(AttributeError):  # frozen: what a worker was sent cannot change under it
+            spec.epochs = 8
+        assert pickle.loads(pickle.dumps(spec)).epochs == 7
+    finally:
+        launcher.shutdown()
+
+
+def test_a_failure_before_training_sends_its_traceback_on_the_channel():
+    launcher = LocalLauncher(spares=0)
+    try:
+        channel, stop = launcher.channel_and_stop()
+        spec = JobSpec({"epochs": -1}, DATA, None, 1, channel, stop)  # not a valid Config
+        process = multiprocessing.get_context("spawn").Process(target=run_job, args=(spec,))
+        process.start()
+        process.join(timeout=120)
+        kind, (message, trace) = channel.get(timeout=10)
+        assert kind == "failed" and message.startswith("ValueError: ") and "epochs" in message
+        assert "in run_job" in trace and trace.rstrip().endswith(message)
+    finally:
+        launcher.shutdown()
+
+
+def test_a_run_predicted_over_the_budget_is_refused_with_the_number_and_what_to_lower():
+    seconds_per_epoch = 5.0
+    budgeted = JobPool(
+        workers=1,
+        launcher=LocalLauncher(spares=0),
+        max_job_seconds=12,
+        estimate=lambda config, dataset, epochs: seconds_per_epoch * epochs,
+    )
+    try:
+        with pytest.raises(LimitError) as refused:
+            budgeted.submit("lea", CONFIG, DATA, epochs=3)
+        assert "about 15 s" in str(refused.value) and "the 12 s a run may take on this server" in str(refused.value)
+        assert "lower the epochs to 2 or fewer" in str(refused.value)
+        assert budgeted.jobs("lea") == []
+        fitting = budgeted.submit("lea", CONFIG, DATA, epochs=2)  # 10 s: within the budget
+        assert fitting.predicted_s == 10.0 and fitting.budget_s == 12
+        budgeted.stop("lea", fitting.id)
+    finally:
+        budgeted.shutdown()
+
+
+def test_a_running_job_past_its_budget_stops_as_stop_would_and_keeps_its_results():
+    budgeted = JobPool(workers=1, launcher=LocalLauncher(spares=0), max_job_seconds=3)  # no estimate: never refused
+    try:
+        job = budgeted.submit("max", CONFIG, DATA, epochs=100_000)
+        wait(budgeted, job, FINAL_STATES)
+        assert job.state == STOPPED and job.over_budget and job.error is None
+        assert 1 <= job.epoch < 100_000 and job.checkpoint is not None
+        trainer = Trainer.load(io.BytesIO(job.checkpoint), DATA)  # what it learned until then is kept
+        assert trainer.epoch == job.epoch and trainer.reports[-1].train == job.reports[-1]["train"]
+    finally:
+        budgeted.shutdown()
+
+
+def test_a_queued_job_learns_its_expected_wait_from_the_jobs_ahead_of_it():
+    predicted = 50.0
+    pool = JobPool(
+        workers=1,
+        launcher=LocalLauncher(spares=0),
+        max_queued_per_owner=1,
+        estimate=lambda config, dataset, epochs: predicted,
+    )
+    try:
+        running = pool.submit("ned", CONFIG, DATA, epochs=100_000)
+        wait(pool, running, (RUNNING,))
+        first, second = pool.submit("ola", CONFIG, DATA, epochs=1), pool.submit("pia", CONFIG, DATA, epochs=1)
+        waits = pool.expected_wait(first), pool.expected_wait(second)
+        assert waits[0] > 0  # the running job's time left
+        assert waits[1] - waits[0] == pytest.approx(predicted, abs=1.0)  # then the first queued job's
+        assert pool.expected_wait(running) is None
+        for job in (running, first, second):
+            pool.stop(job.owner, job.id)
+        wait(pool, running, FINAL_STATES)
+    finally:
+        pool.shutdown()
 
 
 def test_limits_on_runs_per_session_and_in_total(pool):
@@ -229,3 +345,5 @@ def test_limits_come_from_the_environment():
         Limits.from_environment({"DILATE_MAX_EPOCHS": "many"})
     with pytest.raises(ValueError, match="DILATE_MAX_LENGTH must be at least 6"):
         Limits.from_environment({"DILATE_MAX_LENGTH": "3"})
+    assert Limits().max_job_seconds == 0  # no budget unless the server sets one (make serve: 300 s)
+    assert Limits.from_environment({"DILATE_MAX_JOB_SECONDS": "300"}).max_job_seconds == 300

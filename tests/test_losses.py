@@ -1,5 +1,11 @@
 """soft-DTW, its expected alignment and DILATE against brute force, tslearn and finite differences."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numba
 import numpy as np
 import pytest
@@ -11,6 +17,8 @@ from tslearn.metrics import soft_dtw_alignment as tslearn_soft_dtw_alignment
 from dilate_core import _backends, _fused, _kernels, losses
 from dilate_core.losses import cost_matrix, dilate_loss, soft_alignment, soft_dtw, soft_dtw_series
 from tests import naive
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BACKENDS = ["numba", "torch"]
 TINY_SHAPES = [(1, 1), (1, 4), (3, 1), (2, 3), (3, 3), (4, 3), (4, 5)]
@@ -531,22 +539,19 @@ def test_soft_dtw_divergence_is_zero_on_identity_positive_otherwise_and_exact():
     assert torch.autograd.gradcheck(lambda p: soft_dtw_divergence(p, x, 0.5), (pred,))
 
 
-def test_warmup_compiles_what_training_and_evaluation_use():
-    # The app warms up at start-up so that no kernel compiles during live training.
-    import dilate_core
-    from dilate_core import metrics
-
-    kernels = [getattr(_kernels, name) for name in ("soft_dtw_forward", "soft_dtw_backward", "soft_dtw_hvp")]
-    kernels.append(_kernels.dtw_paths)
-    dilate_core.warmup()
-    compiled = [len(kernel.signatures) for kernel in kernels]
-    for dtype in (torch.float32, torch.float64):
-        pred = torch.rand(5, 7, 2, dtype=dtype, requires_grad=True)
-        target = torch.rand(5, 6, 2, dtype=dtype)
-        loss, _, _ = dilate_loss(pred, target)
-        (loss + soft_dtw(cost_matrix(target, pred), 0.1).sum()).backward()
-        metrics.evaluate(pred.detach(), target)
-    assert [len(kernel.signatures) for kernel in kernels] == compiled
+@pytest.mark.slow
+def test_warmup_compiles_every_kernel_alone_on_an_empty_cache(tmp_path):
+    # The app compiles at start-up, in the background, so that no kernel compiles while a visitor
+    # waits or while a job trains: in a fresh process on an empty numba cache (nothing compiled by
+    # earlier tests), warmup() must compile every kernel, every specialisation later calls use.
+    environment = os.environ | {"NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.warmup_check"], env=environment, cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"compiled_before_warmup": [], "not_compiled_by_warmup": [], "compiled_after_warmup": {}}
+    assert any(tmp_path.rglob("*.nbi")), "the kernels were not cached in NUMBA_CACHE_DIR"
 
 
 def _tangled_brute_force(D: np.ndarray, alpha: float, gamma: float, omega: np.ndarray, allowed) -> float:

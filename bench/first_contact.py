@@ -1,0 +1,200 @@
+"""First contact: how long a visitor waits for each page's first chart, on a fresh server.
+
+    python -m bench.first_contact [--cold] [--visitors 16]
+
+Starts the app on 127.0.0.1 with a budget per run (DILATE_MAX_JOB_SECONDS=300, as `make serve`)
+and, with --cold, an empty numba cache (a fresh clone's first start), and times in chromium:
+open -> first chart on each page (or its form, for pages without a chart before a run);
+Start -> first live chart on synthetic and ECG5000; Results of the ECG5000 run, first and second
+visit; a playground slider -> every chart redrawn; and N visitors pressing Start at once, each
+one's time to a first chart or a queue message with its expected wait. Each time is printed
+beside the issue's target (measured on this machine, quiet). Then, with --cold, each kernel's
+compile time (numba's own timers, in a process of its own on another empty cache).
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from playwright.async_api import async_playwright
+
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, start_server, stop_server
+
+CHART = '[data-testid="stPlotlyChart"] .main-svg'
+RUNNING = '[data-testid="stStatusWidget"]'
+TIMEOUT_MS = 600_000
+# page -> (its link, what shows it is usable: a chart, or a text for pages without one)
+PAGES = {
+    "Overview": ("", CHART),
+    "Loss playground": ("playground", CHART),
+    "Data": ("data", CHART),
+    "Train": ("train", "text=There is no data yet"),  # a new visitor has none
+    "Paper": ("paper", "text=Figure 5(a): the custom backward"),  # its charts come from committed results
+}
+
+
+async def timed(page, action, selector: str) -> float:
+    began = time.monotonic()
+    await action()
+    await page.locator(selector).first.wait_for(timeout=TIMEOUT_MS)
+    return time.monotonic() - began
+
+
+async def settled(page) -> None:
+    """Wait until the page's script run is over (the running indicator gone)."""
+    await page.wait_for_timeout(100)
+    await page.locator(RUNNING).wait_for(state="detached", timeout=TIMEOUT_MS)
+
+
+async def opening(browser, url: str) -> dict:
+    """Each page opened in a new tab of a new visitor: seconds to its first chart (or form)."""
+    times = {}
+    for name, (path, ready) in PAGES.items():
+        context = await browser.new_context(viewport={"width": 1300, "height": 900})
+        page = await context.new_page()
+        visit = lambda p=page, path=path: p.goto(f"{url}/{path}")  # noqa: E731
+        times[f"open -> first chart: {name}"] = await timed(page, visit, ready)
+        await context.close()
+    return times
+
+
+async def start_to_chart(page, url: str, data_link: str, epochs: int) -> float:
+    await page.goto(f"{url}/{data_link}")
+    await page.locator(CHART).first.wait_for(timeout=TIMEOUT_MS)
+    await page.get_by_role("link", name="Train").click()
+    box = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    await box.fill(str(epochs))
+    await box.press("Tab")
+    await page.wait_for_function(f"() => !document.querySelector('{CHART}')")
+    return await timed(page, page.get_by_role("button", name="Start training").click, CHART)
+
+
+async def one_visitor(browser, url: str, index: int, ready: asyncio.Barrier) -> float | None:
+    """Seconds from Start to a first chart or a queue message with the expected wait (None: neither)."""
+    context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        await page.goto(f"{url}/data?n=200&seed={index}")
+        await page.locator(CHART).first.wait_for(timeout=TIMEOUT_MS)
+        await page.get_by_role("link", name="Train").click()
+        box = page.get_by_role("spinbutton", name="Epochs", exact=True)
+        await box.fill("50")
+        await box.press("Tab")
+        await ready.wait()
+        began = time.monotonic()
+        await page.get_by_role("button", name="Start training").click()
+        message = page.get_by_text(re.compile(r"to wait\.|The server is busy|a run may take on"))
+        answer = page.locator(CHART).or_(message).first
+        await answer.wait_for(timeout=TIMEOUT_MS)
+        return time.monotonic() - began
+    except Exception as error:  # printed, the others go on
+        print(f"visitor {index}: {type(error).__name__}: {str(error).splitlines()[0]}", file=sys.stderr)
+        return None
+    finally:
+        await context.close()
+
+
+async def measure(url: str, visitors: int) -> dict:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        times = await opening(browser, url)
+        context = await browser.new_context(viewport={"width": 1300, "height": 900})
+        page = await context.new_page()
+        times["Start -> first chart: synthetic"] = await start_to_chart(page, url, "data", 20)
+        await page.get_by_text("done after").wait_for(timeout=TIMEOUT_MS)
+        times["Start -> first chart: ECG5000"] = await start_to_chart(page, url, "data?source=ecg5000", 2)
+        await page.get_by_text("done after").wait_for(timeout=TIMEOUT_MS)
+        link = page.get_by_role("link", name="Results")
+        # "Downloads" follows the Results page's chart: the Train page's charts do not count.
+        times["Results on ECG5000, first visit"] = await timed(page, link.click, "text=Downloads")
+        await page.get_by_role("link", name="Train").click()
+        await settled(page)
+        times["Results on ECG5000, again"] = await timed(page, link.click, "text=Downloads")
+        await page.goto(f"{url}/playground")
+        await page.locator(CHART).nth(4).wait_for(timeout=TIMEOUT_MS)
+        await settled(page)
+        slider = page.get_by_role("slider", name="Time shift")
+        began = time.monotonic()
+        await slider.press("ArrowRight")
+        await page.wait_for_function("() => new URLSearchParams(location.search).get('shift') === '4'")
+        await settled(page)
+        await page.locator(CHART).nth(4).wait_for(timeout=TIMEOUT_MS)
+        times["playground slider -> charts redrawn"] = time.monotonic() - began
+        await context.close()
+        ready = asyncio.Barrier(visitors)
+        answers = await asyncio.gather(*(one_visitor(browser, url, i, ready) for i in range(visitors)))
+        times[f"N = {visitors}: Start -> chart or queue message (worst)"] = max(
+            (a for a in answers if a is not None), default=float("nan")
+        )
+        times[f"N = {visitors}: visitors with neither"] = sum(a is None for a in answers)
+        times[f"N = {visitors}: each visitor, sorted"] = " ".join(f"{a:.1f}" for a in sorted(a for a in answers if a))
+        await browser.close()
+    return times
+
+
+TARGETS = {  # the issue's, quiet machine: (cold, warm) seconds
+    "open -> first chart: Overview": (5, 1.5),
+    "Start -> first chart: synthetic": (None, 1.5),
+    "Start -> first chart: ECG5000": (None, 3),
+    "Results on ECG5000, again": (None, 2),
+    "playground slider -> charts redrawn": (None, 0.5),
+}
+
+
+def kernel_compile_times() -> list[tuple[str, str, float]]:
+    """(kernel, argument types, seconds) of every specialisation warmup() compiles, from numba's
+    timers, in a process of its own on an empty cache (inclusive of the kernels it calls)."""
+    script = """
+import json, dilate_core
+from tests.warmup_check import kernels
+dilate_core.warmup()
+print(json.dumps([(name, ", ".join(map(str, s)), k.get_metadata(s)["timers"]["compiler_lock"])
+                  for name, k in kernels().items() for s in k.signatures]))
+"""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {"NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold", action="store_true", help="an empty numba cache, as a fresh clone has")
+    parser.add_argument("--visitors", type=int, default=16)
+    args = parser.parse_args()
+    environment = {"DILATE_MAX_JOB_SECONDS": "300", "DILATE_RUNS_IN_TOTAL": str(args.visitors + 2)}
+    cache = tempfile.TemporaryDirectory() if args.cold else None
+    if cache is not None:
+        environment["NUMBA_CACHE_DIR"] = cache.name
+    port = free_port()
+    began = time.monotonic()
+    server = start_server(port, environment)
+    print(f"server up in {time.monotonic() - began:.1f} s ({'cold' if args.cold else 'warm'} numba cache)")
+    try:
+        times = asyncio.run(measure(f"http://127.0.0.1:{port}", args.visitors))
+    finally:
+        stop_server(server)
+    column = 0 if args.cold else 1
+    print("\n| what | seconds | target |\n|---|---|---|")
+    for name, seconds in times.items():
+        target = TARGETS.get(name, (None, None))[column]
+        if name.startswith("open") and target is None:
+            target = 15 if args.cold else 1.5
+        if name.startswith("N ="):
+            target = 2 if "worst" in name else 0 if "neither" in name else None
+        shown = f"{seconds:.2f}" if isinstance(seconds, float) else str(seconds)
+        print(f"| {name} | {shown} | {'' if target is None else f'<= {target}'} |")
+    if args.cold:
+        print("\n| kernel | arguments | compile s (numba's timer) |\n|---|---|---|")
+        for name, signature, seconds in kernel_compile_times():
+            print(f"| {name} | {signature} | {seconds:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
