@@ -260,7 +260,7 @@ def test_cli_train_and_reproduce(tmp_path, capsys):
     assert f"Command: `python -m dilate_core {shlex.join(arguments)}`" in markdown.splitlines()
     assert "weights after the last epoch" in markdown and "lowest validation loss" in markdown
     table = (tmp_path / "r" / "summary.csv").read_text().splitlines()
-    assert table[0] == "protocol,loss,metric,scale,runs,mean,std,paper_mean,paper_std,verdict"
+    assert table[0] == "protocol,loss,metric,scale,runs,mean,std,paper_mean,paper_std,p_value,verdict,direction"
     row = next(line for line in table if line.startswith("best,dilate,tdi,"))
     assert ",10,2," in row and ",14.8,1.29," in row  # TDI x10 over 2 runs, beside Table 1
     assert main(["reproduce", *common, "--runs", "1", "--workers", "1"]) == 0  # no --out: nothing kept
