@@ -348,7 +348,7 @@ def test_playground_responds_to_the_shift_slider(page):
 
 
 def test_paper_page_reruns_a_small_version_live(page):
-    page.get_by_role("link", name="Paper").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Paper").click()  # the Overview links it too
     page.get_by_role("heading", name="The paper, reproduced").wait_for()
     settle(page)
     page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
