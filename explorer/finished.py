@@ -12,6 +12,7 @@ from dilate_core.settings import SETTINGS
 from dilate_core.sources import SOURCES, data_settings
 from explorer import keys, links, loaders, scoring, server
 from explorer.jobs import FINAL_STATES
+from explorer.widget_specs import widget_for
 
 # The Train page's settings, as its form shows them in three columns, and as a run's link carries them.
 TRAIN_FORM = (
@@ -47,13 +48,14 @@ def _linked_data():
         return None
     values = {}
     for setting in source.settings:
-        default = setting.widget.default if setting.widget.default is not None else setting.default
+        widget = widget_for(setting.name, name)
+        default = widget.default if widget.default is not None else setting.default
         try:
             value = setting.parse(st.query_params[setting.name]) if setting.name in st.query_params else default
         except ValueError:
             value = default
-        if setting.widget.limit and isinstance(value, (int, float)):
-            value = min(value, getattr(server.limits(), setting.widget.limit))
+        if widget.limit and isinstance(value, (int, float)):
+            value = min(value, getattr(server.limits(), widget.limit))
         values[setting.name] = value
     return name, values
 

@@ -389,7 +389,7 @@ def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(ap
     assert at.error[0].value == "The run failed: ValueError: bad data"
     (details,) = at.expander
     assert details.label == "Details (the worker's traceback)" and not details.proto.expanded
-    assert details.code[0].value == trace
+    assert details.code[0].value == trace.rstrip("\n")  # st.code drops the final newline
 
 
 def test_results_scores_a_run_once_for_every_visit(monkeypatch):
@@ -405,10 +405,10 @@ def test_results_scores_a_run_once_for_every_visit(monkeypatch):
     list(trainer.run())
     job = Job(9, "someone", config, 1, 0, state=DONE, checkpoint=b"saved")
     job.reports.append({"epoch": 1})
-    monkeypatch.setattr(explorer.finished, "finished_run", lambda: (trainer, dataset, job))
+    monkeypatch.setattr(explorer.finished, "current_run", lambda page, live=False: (trainer, dataset, job))
     calls = []
-    scored = scoring.per_series
-    monkeypatch.setattr(scoring, "per_series", lambda pred, target: calls.append(1) or scored(pred, target))
+    scored = scoring.metrics.per_series
+    monkeypatch.setattr(scoring.metrics, "per_series", lambda pred, target: calls.append(1) or scored(pred, target))
     tables = []
     for _ in range(2):  # two visitors' sessions, or one visitor coming back
         at = AppTest.from_file(APP, default_timeout=60)
@@ -419,4 +419,4 @@ def test_results_scores_a_run_once_for_every_visit(monkeypatch):
     assert tables[0].equals(tables[1])
     expected = scored(trainer.predict(dataset.test_x)["dilate"], dataset.test_y)["dtw"].mean()
     ours = tables[0][(tables[0]["loss"] == "DILATE") & (tables[0]["metric"].str.startswith("DTW"))]["ours"]
-    assert ours.iloc[0] == pytest.approx(expected * paper.scales(config.dataset)["dtw"])
+    assert ours.iloc[0] == pytest.approx(expected * paper.scales(config.dataset)["dtw"], rel=5e-3)  # 3 digits shown
