@@ -11,11 +11,12 @@ from dilate_core import paper
 from explorer import keys, loaders
 
 APP = "../app.py"
+RUN_TIMEOUT_S = 180  # a first run on an empty numba cache waits for the kernels it uses to compile
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.run()
     assert not at.exception
     return at
@@ -106,7 +107,7 @@ def test_upload_without_a_file_asks_for_one(app):
     ],
 )
 def test_a_bad_link_falls_back_to_bounded_settings(params, expected):
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params.update(params)
     at.run()  # the entry point first, as a browser does
     show(at, "data")
@@ -141,7 +142,7 @@ def test_a_rejected_csv_gives_the_reason():
 
 
 def test_train_settings_come_from_the_link_within_bounds():
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params.update({"epochs": "5000", "alpha": "0.8", "gamma": "7", "model": "mlp", "batch_size": "x"})
     at.run()  # the entry point first, as a browser does
     show(at, "data")
@@ -339,7 +340,7 @@ def test_alignments_follow_a_run_while_it_trains(app):
 
 
 def test_a_shared_results_link_offers_to_train_its_configuration():
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params.update({"source": "synthetic", "n_series": "100", "sigma": "0.02", "epochs": "2"})
     at.run()
     show(at, "results")
@@ -416,7 +417,7 @@ def test_results_scores_a_run_once_for_every_visit(monkeypatch):
     monkeypatch.setattr(scoring.metrics, "per_series", counted)
     tables = []
     for _ in range(2):  # two visitors' sessions, or one visitor coming back
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
         at.run()
         at = show(at, "results")
         tables.append(at.dataframe[0].value)
