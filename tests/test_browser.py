@@ -355,7 +355,8 @@ def test_paper_page_reruns_a_small_version_live(page):
     page.get_by_role("button", name="Rerun a small version").first.click()
     page.get_by_text(re.compile(r"seed 0: \w+, epoch \d+ of \d+")).wait_for()
     snapshot(page, "paper")
-    page.get_by_text(re.compile(r"Test metrics after the last epoch, mean over 2 seeds")).wait_for(timeout=240_000)
+    # Two seeds one after the other: on ECG5000 about a hundred epochs each, minutes on a busy machine.
+    page.get_by_text(re.compile(r"Test metrics after the last epoch, mean over 2 seeds")).wait_for(timeout=600_000)
     page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the small version's metrics beside the paper's
 
 
