@@ -193,6 +193,21 @@ def _path_trace(fig: go.Figure, path, t0: int) -> None:
     )
 
 
+def _matrix_figure(z: np.ndarray, t0: int, zmax: float, colorscale, colour_title: str) -> go.Figure:
+    """A heatmap of an (N, M) matrix on [0, zmax], its axes counting time steps from t0."""
+    N, M = z.shape
+    heatmap = go.Heatmap(
+        z=z,
+        x=_steps(M, t0),
+        y=_steps(N, t0),
+        zmin=0.0,
+        zmax=zmax,
+        colorscale=colorscale,
+        colorbar={"title": colour_title, "thickness": 12},
+    )
+    return go.Figure(heatmap)
+
+
 def cost_matrix(
     D, path=None, title: str = "DTW cost matrix and optimal path", t0: int = 0, zmax: float | None = None
 ) -> go.Figure:
@@ -202,18 +217,7 @@ def cost_matrix(
     charts do; zmax: the top of the colour range (the largest cost of the matrices shown beside
     it, so that they compare), default D's own maximum."""
     D = np.asarray(D)
-    N, M = D.shape
-    fig = go.Figure(
-        go.Heatmap(
-            z=D,
-            x=_steps(M, t0),
-            y=_steps(N, t0),
-            zmin=0.0,
-            zmax=float(D.max()) if zmax is None else zmax,
-            colorscale=COST_SCALE,
-            colorbar={"title": "cost", "thickness": 12},
-        )
-    )
+    fig = _matrix_figure(D, t0, float(D.max()) if zmax is None else zmax, COST_SCALE, "cost")
     if path is not None:
         _path_trace(fig, path, t0)
     _matrix_axes(fig)
@@ -224,18 +228,7 @@ def soft_alignment(E, gamma: float, title: str | None = None, t0: int = 0, path=
     """Heatmap of the expected alignment E (N, M) on the fixed scale [0, 1], E = 0 transparent
     (the background shows), the diagonal dashed and, if given, the hard DTW path (L, 2) over it."""
     E = np.asarray(E)
-    N, M = E.shape
-    fig = go.Figure(
-        go.Heatmap(
-            z=E,
-            x=_steps(M, t0),
-            y=_steps(N, t0),
-            zmin=0.0,
-            zmax=1.0,
-            colorscale=SOFT_MAP_SCALE,
-            colorbar={"title": "E", "thickness": 12},
-        )
-    )
+    fig = _matrix_figure(E, t0, 1.0, SOFT_MAP_SCALE, "E")
     n = min(E.shape)
     fig.add_scatter(
         x=[t0, t0 + n - 1],
