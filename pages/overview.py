@@ -17,15 +17,21 @@ LOSSES = ("MSE", "soft-DTW", "temporal", "DILATE", "divergence")  # training: so
 WRONG = ("late", "smooth")
 
 
-@st.cache_data(show_spinner=False)
-def scores():
+def examples():
+    """The target and the three forecasts: numpy only, drawn before any kernel is compiled."""
     target = playground.step_target(length=40, position=20)
     forecasts = {
         "perfect": target.copy(),
         "late": playground.forecast_from(target, shift=LATE),
         "smooth": playground.forecast_from(target, smooth=SMOOTH),
     }
-    return target, forecasts, playground.scorecard(forecasts, target, ALPHA, GAMMA)
+    return target, forecasts
+
+
+@st.cache_data(show_spinner=False)
+def scores():
+    target, forecasts = examples()
+    return playground.scorecard(forecasts, target, ALPHA, GAMMA)
 
 
 def ranked(measure: str) -> str:
@@ -47,8 +53,7 @@ def table(measures) -> str:
     return "\n".join(rows)
 
 
-server.kernels("scores")
-target, forecasts, card = scores()
+target, forecasts = examples()
 
 st.title("DILATE Explorer")
 st.markdown(
@@ -64,6 +69,8 @@ for column, (name, forecast) in zip(st.columns(len(forecasts)), forecasts.items(
     column.plotly_chart(charts.forecast_panel(target, forecast), key=f"overview.{name}")
 
 st.subheader("Which forecast does each measure prefer?")
+server.kernels("scores")  # a fresh server's first visit: the pictures above show while they compile
+card = scores()
 st.markdown(
     f"**MSE ranks {ranked('MSE')}**: it prefers the smeared step to the sharp late one. "
     f"**DILATE ranks {ranked('DILATE')}**: a late step keeps its shape, so it costs less than a smeared "
