@@ -106,8 +106,9 @@ def run_job(spec: JobSpec) -> None:
         else:
             trainer = Trainer.load(io.BytesIO(spec.checkpoint), spec.dataset)
         channel.put(("started", os.getpid()))
-        if spec.checkpoint is None:  # the first chart need not wait for the first epoch
-            channel.put(("report", asdict(trainer.initial_report())))
+        if spec.checkpoint is None:  # the first chart waits neither for the first epoch nor the test metrics
+            channel.put(("report", asdict(trainer.initial_report(test_metrics=False))))
+            channel.put(("report", asdict(trainer.initial_report())))  # the same epoch, completed
         for report in trainer.run(spec.epochs):
             channel.put(("report", asdict(report)))
             if spec.stop.is_set():
@@ -162,25 +163,49 @@ class LocalLauncher:
     `spares` processes wait ready (torch imported, kernels loaded): a job goes to the first
     live one and a new spare starts behind it; a spare that died is replaced; with none alive
     the job starts a fresh process. Every job still has a process of its own, which ends with it.
+
+    The Manager and the first spares start in a thread of their own, after `after()` returns
+    (the server: once its kernels are compiled, so that a spare loads them instead of compiling
+    them beside the compiler): building the launcher never waits, its first job does.
     """
 
-    def __init__(self, spares: int = 1):
+    def __init__(self, spares: int = 1, after=None):
         self._context = multiprocessing.get_context("spawn")
-        with bare_main():
-            self._manager = self._context.Manager()  # queues and events that can travel to the workers
         self.spares = spares
         self._ready: deque = deque()  # (process, connection) of the spares, oldest first
-        self.refill()
+        self._manager = None
+        self._up = threading.Event()
+        self._after = after
+        threading.Thread(target=self._start_up, name="dilate-launcher", daemon=True).start()
+
+    def _start_up(self) -> None:
+        try:
+            if self._after is not None:
+                self._after()
+        except Exception:  # the launcher starts all the same: its spares compile what they miss
+            log.exception("waiting to start the job processes failed")
+        finally:
+            with bare_main():
+                self._manager = self._context.Manager()  # queues and events that can travel to the workers
+            self._refill()
+            self._up.set()
 
     def channel_and_stop(self):
+        self._up.wait()
         return self._manager.Queue(), self._manager.Event()
 
     def spare_pids(self) -> list[int]:
         """The process ids of the spares started so far (alive or not yet found dead)."""
+        self._up.wait()
         return [process.pid for process, _ in self._ready]
 
     def refill(self) -> None:
-        """Replace spares that died and start new ones up to `spares` (the pool calls it often)."""
+        """Replace spares that died and start new ones up to `spares` (the pool calls it often;
+        nothing to do before the launcher is up)."""
+        if self._up.is_set():
+            self._refill()
+
+    def _refill(self) -> None:
         self._ready = deque((p, c) for p, c in self._ready if p.is_alive())
         while len(self._ready) < self.spares:
             parent, child = self._context.Pipe()
@@ -190,6 +215,7 @@ class LocalLauncher:
             self._ready.append((process, parent))
 
     def start(self, spec: JobSpec):
+        self._up.wait()
         process = None
         while self._ready and process is None:
             spare, connection = self._ready.popleft()
@@ -208,6 +234,7 @@ class LocalLauncher:
         return process
 
     def shutdown(self) -> None:
+        self._up.wait()
         for process, connection in self._ready:
             connection.close()
             process.terminate()  # a spare holds nothing but loaded code
@@ -446,7 +473,10 @@ class JobPool:
             if kind == "started":
                 job.state, job.started, job.pid = RUNNING, time.time(), payload
             elif kind == "report":
-                job.reports.append(payload)
+                if job.reports and job.reports[-1]["epoch"] == payload["epoch"]:
+                    job.reports[-1] = payload  # a report completed: epoch 0's test metrics follow its forecasts
+                else:
+                    job.reports.append(payload)
             elif kind == "finished":
                 job.checkpoint = payload
                 job.state = STOPPED if job._stop.is_set() else DONE

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer import charts, cost, keys
-from explorer.jobs import JobPool, LocalLauncher
+from explorer.jobs import TRAINING_KERNELS, JobPool, LocalLauncher
 from explorer.kernels import Compiler
 from explorer.limits import Limits
 
@@ -63,7 +63,8 @@ def job_pool() -> JobPool:
 
         launcher = RayLauncher(os.environ["DILATE_RAY_ADDRESS"], bounds.threads_per_worker)
     else:
-        launcher = LocalLauncher(bounds.spare_workers)
+        kernels = compiler()  # its spares start once the kernels they load are compiled
+        launcher = LocalLauncher(bounds.spare_workers, after=lambda: kernels.wait(TRAINING_KERNELS))
     return JobPool(
         bounds.workers,
         threads_per_worker=bounds.threads_per_worker,

@@ -173,7 +173,10 @@ def draw(job) -> None:
             f"{epochs_text(stopped)}; their curves end there and they keep their best weights."
         )
     st.markdown(f"**Test metrics** at the paper's scale ({paper.scale_caption(job.config.dataset)})")
-    charts_in_columns(list(figures["metrics"].values()))
+    if any(r.get("test") for r in reports):
+        charts_in_columns(list(figures["metrics"].values()))
+    else:  # epoch 0's forecasts come first, its scores of every test series a moment later
+        st.caption(f"Scoring the untrained models on the {len(run_dataset.test_x)} test series...")
     flat = [name for name, value in figures.get("flatness", {}).items() if value < FLAT_FRACTION]
     if flat:
         st.warning(

@@ -5,10 +5,12 @@ import io
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from dilate_core.data import make_synthetic
@@ -21,6 +23,7 @@ from explorer.jobs import (
     RUNNING,
     STOPPED,
     WORKER_NICENESS,
+    Job,
     JobPool,
     JobSpec,
     LimitError,
@@ -165,6 +168,35 @@ def test_a_failure_before_training_sends_its_traceback_on_the_channel():
         launcher.shutdown()
 
 
+def test_a_worker_sends_epoch_0s_forecasts_before_its_test_metrics_and_the_pool_completes_the_report():
+    # Forecasting every test series takes seconds on ECG5000: the first chart must not wait for it.
+    launcher = LocalLauncher(spares=0)
+    try:
+        channel, stop = launcher.channel_and_stop()
+        spec = JobSpec(CONFIG.__dict__.copy(), DATA, None, 1, channel, stop)
+        process = multiprocessing.get_context("spawn").Process(target=run_job, args=(spec,))
+        process.start()
+        process.join(timeout=120)
+        messages = [channel.get(timeout=10) for _ in range(5)]
+        assert [kind for kind, _ in messages] == ["started", "report", "report", "report", "finished"]
+        first, completed, epoch_1 = (payload for _, payload in messages[1:4])
+        expected = Trainer(CONFIG, DATA).initial_report()
+        assert first["epoch"] == completed["epoch"] == 0 and first["test"] is None
+        assert first["previews"] == completed["previews"] and epoch_1["epoch"] == 1
+        for name, forecasts in expected.previews.items():  # this process's threads round otherwise
+            np.testing.assert_allclose(completed["previews"][name], forecasts, rtol=1e-5)
+            assert completed["test"][name] == pytest.approx(expected.test[name], rel=1e-4)
+        # The pool keeps one report per epoch: the completed one in the place of the first.
+        job = Job(1, "ada", CONFIG, 1, 0)
+        job._channel = queue.Queue()
+        for message in messages[1:4]:
+            job._channel.put(message)
+        JobPool(workers=1, launcher=launcher)._take_messages(job)
+        assert [r["epoch"] for r in job.reports] == [0, 1] and job.reports[0] == completed
+    finally:
+        launcher.shutdown()
+
+
 def test_a_run_predicted_over_the_budget_is_refused_with_the_number_and_what_to_lower():
     seconds_per_epoch = 5.0
     budgeted = JobPool(
@@ -251,6 +283,31 @@ def test_a_job_runs_in_the_spare_that_was_ready_and_a_new_spare_takes_its_place(
         spares.shutdown()
     assert wait_until(lambda: not any(alive(pid) for pid in (ready, behind)), 10)  # nothing left behind
     assert launcher.spare_pids() == []
+
+
+def test_a_launcher_starts_no_process_until_it_may_and_its_first_job_waits_for_that():
+    # The server builds its launcher on a visitor's first page, long before its kernels are
+    # compiled: neither the Manager nor a spare may start (and compile beside the compiler) yet.
+    may_start = threading.Event()
+    began = time.monotonic()
+    launcher = LocalLauncher(spares=1, after=may_start.wait)
+    assert time.monotonic() - began < 1  # building it waits for nothing
+    before = set(children(os.getpid()))
+    time.sleep(1)
+    assert set(children(os.getpid())) == before
+    pool = JobPool(workers=1, launcher=launcher)
+    submitted = []
+    submitting = threading.Thread(target=lambda: submitted.append(pool.submit("ada", CONFIG, DATA, epochs=1)))
+    submitting.start()
+    submitting.join(1)
+    assert submitting.is_alive() and not submitted  # the job needs the Manager's channel
+    may_start.set()
+    submitting.join(60)
+    try:
+        (job,) = submitted
+        assert wait(pool, job, FINAL_STATES).state == DONE
+    finally:
+        pool.shutdown()
 
 
 def test_workers_start_below_the_web_servers_priority():
