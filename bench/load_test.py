@@ -44,12 +44,12 @@ from tests.browser import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     ROOT,
-    descendants,
     free_port,
     start_proxy,
     start_server,
     stop_server,
 )
+from tests.proc import descendants
 
 SESSION_TIMEOUT_S = 600
 CHART = '[data-testid="stPlotlyChart"]'
@@ -113,22 +113,27 @@ class Monitor(threading.Thread):
         self.latencies = [latency for _, latency in timings]
 
 
-# Times, in the page's own clock, the click on Start and the moment the first plotly chart of the
-# run is drawn (its SVG is in the document). Measured in the page, not by polling it from here:
-# each poll is a round trip to a browser that is busy drawing (at niceness 19, on busy cores),
-# which added up to 0.6 s to what the visitor sees in a probe.
-WATCH_FIRST_CHART = """() => {
+# Times, in the page's own clock, the click on Start, the moment the first plotly chart of the
+# run is drawn (its SVG is in the document: `drawn`) and the first answer of any kind (that chart,
+# or the queue's message with the expected wait, or the server's refusal: `answered`). Measured in
+# the page, not by polling it from here: each poll is a round trip to a browser that is busy
+# drawing (at niceness 19, on busy cores), which added up to 0.6 s to what the visitor sees in a probe.
+WATCH_FIRST_CHART = r"""() => {
     const marks = window.__firstChart = {};
     document.addEventListener("click", (event) => {
         if (marks.clicked === undefined && event.target.closest("button")?.innerText.includes("Start training"))
             marks.clicked = performance.now();
     }, true);
     new MutationObserver((changes, observer) => {
-        if (marks.clicked !== undefined && document.querySelector('[data-testid="stPlotlyChart"] .main-svg')) {
+        if (marks.clicked === undefined) return;
+        const chart = document.querySelector('[data-testid="stPlotlyChart"] .main-svg');
+        if (marks.answered === undefined && (chart || /to wait\.|The server is busy/.test(document.body.innerText)))
+            marks.answered = performance.now();
+        if (chart) {
             marks.drawn = performance.now();
             observer.disconnect();
         }
-    }).observe(document.body, {childList: true, subtree: true});
+    }).observe(document.body, {childList: true, subtree: true, characterData: true});
 }"""
 
 

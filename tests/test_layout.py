@@ -1,6 +1,7 @@
 """The README's layout table holds: each folder imports only what its row allows."""
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -75,3 +76,9 @@ def test_the_rules_read_the_table_as_written():
         {"dilate_core.cli"},
     )
     assert "streamlit" in rules(ROWS["dilate_core"])[1] and "explorer" in rules(ROWS["dilate_core"])[1]
+
+
+@pytest.mark.parametrize("script", sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem != "__init__"))
+def test_every_bench_script_imports(script):
+    # A name moved elsewhere breaks a bench only when someone runs it, long after: import each one here.
+    importlib.import_module(f"bench.{script}")
