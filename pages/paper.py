@@ -151,23 +151,35 @@ def summary_body(text: str) -> str:
     return "\n".join("#### " + line[3:] if line.startswith("## ") else line for line in lines)
 
 
-def charts_section(experiment: paper.Experiment, rows: pd.DataFrame, grid: list[str]) -> None:
+@st.cache_resource(show_spinner=False, max_entries=64)
+def experiment_charts(name: str, modified_ns: int) -> list[tuple]:
+    """(subheading or None, key, figure) of each chart of an experiment's committed summary, built
+    once per server and version of the file (its modification time): building them was most of
+    this page's run. Every session draws the same figures and none changes them."""
+    experiment = next(e for e in paper.EXPERIMENTS if e.name == name)
+    rows = pd.read_csv(experiment.results / "summary.csv")
+    grid = list(Sweep.from_file(experiment.sweep_file)[0].grid)
     protocol = "best" if (rows["protocol"] == "best").any() else "last"
     rows = rows[rows["protocol"] == protocol]
-    if experiment.name == "figure5b_alpha":
-        st.plotly_chart(
-            charts.alpha_panels(rows, paper.PAPER_LOSS_PARAMETERS["alpha"]), key=f"paper.chart.{experiment.name}"
-        )
-        return
-    cells = rows[grid].drop_duplicates().to_dict("records") if grid else [{}]
-    for cell in cells:
+    if name == "figure5b_alpha":
+        return [(None, f"paper.chart.{name}", charts.alpha_panels(rows, paper.PAPER_LOSS_PARAMETERS["alpha"]))]
+    drawn = []
+    for cell in rows[grid].drop_duplicates().to_dict("records") if grid else [{}]:
         part = rows
-        for name, value in cell.items():
-            part = part[part[name] == value]
-        if grid:
-            st.subheader(", ".join(f"{name} = {value}" for name, value in cell.items()))
-        key = "paper.chart." + experiment.name + "".join(f".{v}" for v in cell.values())
-        st.plotly_chart(charts.paper_comparison(part), key=key)
+        for setting, value in cell.items():
+            part = part[part[setting] == value]
+        heading = ", ".join(f"{setting} = {value}" for setting, value in cell.items()) if grid else None
+        key = "paper.chart." + name + "".join(f".{v}" for v in cell.values())
+        drawn.append((heading, key, charts.paper_comparison(part)))
+    return drawn
+
+
+def charts_section(experiment: paper.Experiment) -> None:
+    modified = (experiment.results / "summary.csv").stat().st_mtime_ns
+    for heading, key, figure in experiment_charts(experiment.name, modified):
+        if heading:
+            st.subheader(heading)
+        st.plotly_chart(figure, key=key)
 
 
 def experiment_section(experiment: paper.Experiment) -> None:
@@ -180,8 +192,7 @@ def experiment_section(experiment: paper.Experiment) -> None:
         st.caption(
             f"{first[0].upper()}{first[1:]}; with each model's best-validation weights. Rerun or resume: `{command}`"
         )
-        rows = pd.read_csv(experiment.results / "summary.csv")
-        charts_section(experiment, rows, list(Sweep.from_file(experiment.sweep_file)[0].grid))
+        charts_section(experiment)
         with st.expander("The numbers: ours beside the paper's, with each p-value"):
             st.markdown(summary_body(summary.read_text()))
     else:
