@@ -272,13 +272,27 @@ def metric_distributions(per_series: dict[str, dict[str, np.ndarray]], dataset: 
     return fig.update_layout(showlegend=False)
 
 
+SCATTER_SERIES = 1000  # series drawn per loss at most: ECG5000's 4500 x 3 losses took seconds to draw
+
+
+def drawn_series(n: int) -> np.ndarray:
+    """Which of n test series the DTW-TDI scatter draws: all up to SCATTER_SERIES, else that many
+    chosen at random (seed 0), the same ones for every loss, in their order."""
+    if n <= SCATTER_SERIES:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, SCATTER_SERIES, replace=False))
+
+
 def dtw_tdi_scatter(per_series: dict[str, dict[str, np.ndarray]], flat: dict[str, np.ndarray], dataset: str):
-    """Each test series's DTW against its TDI, one colour per loss, at the paper's scale; flat
-    forecasts (flat[loss], (n,) bools) as open markers: they sit at TDI near 0 whatever their DTW."""
+    """Each test series's DTW against its TDI, one colour per loss, at the paper's scale, for the
+    series `drawn_series` picks; flat forecasts (flat[loss], (n,) bools) as open markers: they sit
+    at TDI near 0 whatever their DTW."""
     fig = go.Figure()
     for name, scores in per_series.items():
+        drawn = np.zeros(len(flat[name]), bool)
+        drawn[drawn_series(len(drawn))] = True
         for is_flat in (False, True):
-            keep = flat[name] == is_flat
+            keep = (flat[name] == is_flat) & drawn
             if not keep.any():
                 continue
             fig.add_scatter(

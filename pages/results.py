@@ -87,6 +87,12 @@ st.caption(
     "Each dot is one test series: its DTW (how far the forecast's shape is from the target's, whatever the "
     "timing) across, its TDI (how far the matching points are apart in time) up. Lower-left is better on both. "
     "Open circles are flat forecasts: their TDI (mostly near 0) is a timing they never had."
+    + (
+        f" Drawn: {charts.SCATTER_SERIES} of the {len(dataset.test_x)} test series, chosen at random, the same for "
+        "every loss; the table and the boxes below use them all."
+        if len(dataset.test_x) > charts.SCATTER_SERIES
+        else ""
+    )
 )
 
 st.subheader("Per-series test metrics")

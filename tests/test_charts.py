@@ -119,6 +119,21 @@ def test_the_dtw_tdi_scatter_draws_flat_forecasts_apart():
     assert fig.layout.xaxis.title.text.startswith("DTW ×100") and fig.layout.yaxis.title.text.startswith("TDI ×10")
 
 
+def test_the_scatter_of_many_series_draws_the_same_thousand_for_every_loss():
+    n = 4499  # ECG5000's test series
+    rng = np.random.default_rng(1)
+    scores = {name: {"dtw": rng.random(n), "tdi": rng.random(n)} for name in ("mse", "dilate")}
+    flat = {"mse": np.zeros(n, bool), "dilate": np.arange(n) % 2 == 0}
+    fig = charts.dtw_tdi_scatter(scores, flat, "ecg5000")
+    drawn = charts.drawn_series(n)
+    assert len(drawn) == charts.SCATTER_SERIES and len(set(drawn)) == len(drawn)
+    for name, traces in (("mse", fig.data[:1]), ("dilate", fig.data[1:])):
+        xs = np.concatenate([trace.x for trace in traces])
+        np.testing.assert_allclose(np.sort(xs), np.sort(charts.scaled(scores[name]["dtw"][drawn], "dtw", "ecg5000")))
+    assert len(fig.data[1].x) + len(fig.data[2].x) == charts.SCATTER_SERIES
+    np.testing.assert_array_equal(charts.drawn_series(9), np.arange(9))  # a small test set: every series
+
+
 def test_alpha_influence_draws_ours_by_alpha_and_the_papers_table1_value_at_its_alpha():
     rows = pd.read_csv(FIGURE5B_SUMMARY)  # the committed Figure 5(b) summary, as the Paper page reads it
     fig = charts.alpha_influence(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
