@@ -1,0 +1,27 @@
+"""The server's background compiler (explorer/kernels.py): what a page wants is compiled next."""
+
+import threading
+
+import dilate_core
+from explorer.kernels import Compiler
+
+
+def test_the_compiler_takes_the_groups_a_page_wants_next_and_ends_with_every_group(monkeypatch):
+    compiled, first_began, go_on = [], threading.Event(), threading.Event()
+
+    def warmup(groups):  # records the order; the first group lasts until the page below has asked
+        compiled.extend(groups)
+        if len(compiled) == 1:
+            first_began.set()
+            go_on.wait(10)
+
+    monkeypatch.setattr(dilate_core, "warmup", warmup)
+    finished = threading.Event()
+    compiler = Compiler(in_child=False, then=finished.set)
+    assert first_began.wait(10)
+    compiler.want(("training", "alignments"))  # a page opened while the first group compiles
+    assert not compiler.ready(("training",))
+    go_on.set()
+    assert finished.wait(10)  # (waiting for groups would want them, in the order named)
+    assert compiled == ["scores", "training", "alignments", "gradients", "evaluation"]
+    assert compiler.ready(dilate_core.KERNEL_GROUPS) and set(compiler.seconds) == set(dilate_core.KERNEL_GROUPS)
