@@ -137,7 +137,12 @@ with st.expander("Draw the forecast by hand: edit its values"):
     else:
         st.error("Every value must be a number; the empty or invalid ones are ignored until fixed.")
 
-server.kernels("scores", "gradients", "alignments")
+KERNELS = ("scores", "gradients", "alignments")
+waiting = st.empty()  # on a fresh server, the forecast being made shows while its kernels compile
+if not server.compiler().ready(KERNELS):
+    waiting.plotly_chart(charts.forecast_panel(target, forecast), key="play.while_compiling")
+server.kernels(*KERNELS)
+waiting.empty()
 result = analyse(forecast, target, alpha, gamma)
 scores = result["scores"]
 columns = st.columns(len(scores))
