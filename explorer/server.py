@@ -33,9 +33,18 @@ _log_to_the_servers_output()
 @st.cache_resource(show_spinner=False)
 def compiler() -> Compiler:
     """The kernels of this server process, compiled in the background from its first visit on
-    (see explorer/kernels.py), then the live charts' plotly code loaded; nothing waits for it."""
+    (see explorer/kernels.py), then what first visits would otherwise wait for; nothing waits for it."""
     log.info("compiling the kernels in the background")
-    return Compiler(then=charts.warmup)
+    return Compiler(then=_after_the_kernels)
+
+
+def _after_the_kernels() -> None:
+    """The live charts' plotly code loaded, and the Train form's expected duration calibrated for
+    its default settings (a second of training in this process, which a first Train visit waited for)."""
+    from dilate_core.train import Config
+
+    charts.warmup()
+    cost.calibration(Config())
 
 
 def kernels(*groups: str) -> None:
