@@ -118,7 +118,7 @@ async def one_visitor(browser, url: str, index: int, ready: asyncio.Barrier) -> 
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
-        await page.goto(f"{url}/data?n=200&seed={index}")
+        await page.goto(f"{url}/data?n_series=200&data_seed={index}")
         await page.locator(CHART).first.wait_for(timeout=TIMEOUT_MS)
         await nav(page, "Train").click()
         box = page.get_by_role("spinbutton", name="Epochs", exact=True)

@@ -147,7 +147,7 @@ async def one_session(browser, url: str, epochs: int, series: int, index: int, r
     result = {"session": index, "first_chart_s": None, "start_to_chart_s": None, "done_s": None, "error": None}
     result |= {"refused": False, "queued": False, "clicked_at": None}
     try:
-        await page.goto(f"{url}/data?n={series}&seed={index}")
+        await page.goto(f"{url}/data?n_series={series}&data_seed={index}")
         await page.locator(CHART).first.wait_for()
         await page.get_by_role("link", name="Train").click()
         epochs_box = page.get_by_role("spinbutton", name="Epochs", exact=True)
