@@ -184,14 +184,19 @@ class LocalLauncher:
                 self._after()
         except Exception:  # the launcher starts all the same: its spares compile what they miss
             log.exception("waiting to start the job processes failed")
-        finally:
+        try:
             with bare_main():
                 self._manager = self._context.Manager()  # queues and events that can travel to the workers
             self._refill()
+        except Exception:  # every job is refused with a message, none waits for ever
+            log.exception("starting the job processes failed")
+        finally:
             self._up.set()
 
     def channel_and_stop(self):
         self._up.wait()
+        if self._manager is None:
+            raise LimitError("The server could not start its training processes; its log says why.")
         return self._manager.Queue(), self._manager.Event()
 
     def spare_pids(self) -> list[int]:
@@ -240,7 +245,8 @@ class LocalLauncher:
             process.terminate()  # a spare holds nothing but loaded code
             process.join(timeout=5)
         self._ready.clear()
-        self._manager.shutdown()
+        if self._manager is not None:
+            self._manager.shutdown()
 
 
 @dataclass

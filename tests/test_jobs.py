@@ -310,6 +310,19 @@ def test_a_launcher_starts_no_process_until_it_may_and_its_first_job_waits_for_t
         pool.shutdown()
 
 
+def test_a_launcher_that_cannot_start_its_processes_refuses_jobs_with_a_message(monkeypatch):
+    def no_manager():
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn"), "Manager", no_manager)
+    pool = JobPool(workers=1, launcher=LocalLauncher(spares=0))
+    try:  # neither a hang nor a traceback: the visitor reads that the server cannot train now
+        with pytest.raises(LimitError, match="could not start its training processes"):
+            pool.submit("ada", CONFIG, DATA, epochs=1)
+    finally:
+        pool.shutdown()
+
+
 def test_workers_start_below_the_web_servers_priority():
     # Lowered by the server as it starts them, long before a spawned worker has imported torch
     # (which it does to find its target, before it can lower its own priority).
