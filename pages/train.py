@@ -175,7 +175,7 @@ def draw(job) -> None:
     st.markdown(f"**Test metrics** at the paper's scale ({paper.scale_caption(job.config.dataset)})")
     if any(r.get("test") for r in reports):
         charts_in_columns(list(figures["metrics"].values()))
-    else:  # epoch 0's forecasts come first, its scores of every test series a moment later
+    elif job.state not in FINAL_STATES:  # epoch 0's forecasts come first, its scores a moment later
         st.caption(f"Scoring the untrained models on the {len(run_dataset.test_x)} test series...")
     flat = [name for name, value in figures.get("flatness", {}).items() if value < FLAT_FRACTION]
     if flat:
