@@ -29,10 +29,11 @@ def __getattr__(name: str):
 
 
 # The compile plan: each group names what one use needs compiled, in the order the app needs
-# them (a page's scores first, training's float32 kernels in the workers, the rest last).
+# them (a page's scores first, training's float32 kernels in the workers, the paper's evaluation;
+# last, float64 series through the fused kernels, which the app never calls).
 # `warmup(group)` compiles a group's kernels (or loads them from numba's disk cache) by calling
 # them on tiny inputs, so each specialisation is exactly the one a real call uses.
-KERNEL_GROUPS = ("scores", "gradients", "alignments", "training", "evaluation")
+KERNEL_GROUPS = ("scores", "gradients", "alignments", "training", "evaluation", "float64")
 
 
 def _series(n: int, dtype: torch.dtype, grad: bool = False) -> torch.Tensor:
@@ -40,22 +41,20 @@ def _series(n: int, dtype: torch.dtype, grad: bool = False) -> torch.Tensor:
 
 
 def _scores() -> None:
-    """float64 loss values and the paper's metrics: the Overview's scorecard, the playground's numbers."""
-    from dilate_core import losses, metrics
+    """float64 loss values and the paper's metrics as the app's pages compute them, on the cost
+    matrix (`playground.BACKEND`): the Overview's scorecard, the playground's numbers."""
+    from dilate_core import metrics, playground
 
-    pred, target = _series(3, torch.float64), _series(4, torch.float64)
-    losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
-    losses.soft_dtw_divergence(pred, target, gamma=0.1)
-    metrics.per_series(pred, target)  # exact DTW, float64 whatever the input
+    target = torch.rand(4).numpy()
+    playground.losses(torch.rand(2, 4).numpy(), target)
+    metrics.per_series(_series(3, torch.float64), _series(4, torch.float64))  # exact DTW, float64 whatever the input
 
 
 def _gradients() -> None:
-    """float64 gradients of DILATE and the divergence: the playground's bars."""
-    from dilate_core import losses
+    """float64 gradients of every loss of the playground, on the cost matrix: its bars."""
+    from dilate_core import playground
 
-    pred, target = _series(3, torch.float64, grad=True), _series(4, torch.float64)
-    loss, _, _ = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
-    (loss + losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()).backward()
+    playground.gradients(torch.rand(4).numpy(), torch.rand(4).numpy())
 
 
 def _alignments() -> None:
@@ -76,8 +75,8 @@ def _training() -> None:
 
 
 def _evaluation() -> None:
-    """Every other specialisation: the cost-matrix sweeps in both dtypes with their second
-    derivative (soft_alignment's backward), and Table 2's swinging door."""
+    """The cost-matrix sweeps' second derivative (soft_alignment's backward) from both dtypes,
+    and Table 2's swinging door."""
     from dilate_core import losses, metrics
 
     for dtype in (torch.float32, torch.float64):
@@ -88,12 +87,23 @@ def _evaluation() -> None:
     metrics.swinging_door(torch.rand(2, 5).numpy())
 
 
+def _float64() -> None:
+    """float64 series through the fused kernels, the losses' default on the CPU (the app's pages
+    use the cost matrix instead, and its jobs train in float32): values and gradients."""
+    from dilate_core import losses
+
+    pred, target = _series(3, torch.float64, grad=True), _series(4, torch.float64)
+    loss, _, _ = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
+    (loss + losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()).backward()
+
+
 _WARMERS = {
     "scores": _scores,
     "gradients": _gradients,
     "alignments": _alignments,
     "training": _training,
     "evaluation": _evaluation,
+    "float64": _float64,
 }
 
 

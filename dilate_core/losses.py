@@ -58,7 +58,8 @@ __all__ = [
     "soft_dtw_series",
 ]
 
-BACKENDS = ("auto", "numba", "torch")
+BACKENDS = ("auto", "numba", "matrix", "torch")  # see `dilate_loss`
+FUSED_BACKENDS = ("auto", "numba")  # those of the losses of series pairs on the CPU without a cost matrix
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -80,7 +81,7 @@ def _pick_backend(D: torch.Tensor, backend: str) -> str:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
     if backend == "auto":
         return "torch" if D.is_cuda else "numba"
-    return backend
+    return "numba" if backend == "matrix" else backend  # on a cost matrix, numba's sweeps are the matrix ones
 
 
 class _SoftDTW(torch.autograd.Function):
@@ -144,8 +145,9 @@ def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tens
         Pairwise costs, e.g. `cost_matrix(target, pred)`; N and M may differ.
     gamma : float > 0
         Smoothing temperature.
-    backend : "auto", "numba" or "torch"
-        "auto" uses numba for CPU tensors and the anti-diagonal torch kernels on CUDA.
+    backend : "auto", "numba", "matrix" or "torch"
+        "auto" uses numba for CPU tensors and the anti-diagonal torch kernels on CUDA; "matrix"
+        is "numba" here (the name matters to the losses of series, see `dilate_loss`).
 
     Returns
     -------
@@ -176,7 +178,7 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     ----------
     D : tensor, shape (B, N, M)
     gamma : float > 0
-    backend : "auto", "numba" or "torch"
+    backend : "auto", "numba", "matrix" or "torch", as in `soft_dtw`
 
     Returns
     -------
@@ -382,8 +384,12 @@ def dilate_loss(
         Weight of the shape term; alpha = 1 is soft-DTW alone.
     gamma : float > 0
         Smoothing temperature of soft-DTW.
-    backend : "auto", "numba" or "torch"
-        "auto": the fused numba kernels for CPU tensors, the anti-diagonal torch kernels on CUDA.
+    backend : "auto", "numba", "matrix" or "torch"
+        "auto": "numba" for CPU tensors, "torch" on CUDA. "numba": the fused kernels, no cost
+        matrix formed. "matrix": D formed, then `soft_dtw`'s numba sweeps over it; slower on
+        large batches and without lengths, but it compiles in about a quarter of the time of
+        "numba" (seconds, not half a minute): for a few small calls in a fresh process.
+        "torch": D formed, then the anti-diagonal torch kernels (CUDA's).
     memory_limit : int, bytes
         On the CPU, the most memory kept between forward and backward (default MEMORY_LIMIT);
         a batch that needs more runs in groups of series, with the same result.
@@ -412,7 +418,7 @@ def dilate_loss(
 def _dilate(pred, target, alpha, gamma, backend, memory_limit, lengths=None, reduction="mean"):
     """`dilate_loss` with pair b scored on its first lengths[b] steps (lengths : None or a (B,)
     integer tensor), and the terms reduced by "mean" or "sum" over the batch, or "none" ((B,) each)."""
-    fused = backend in ("auto", "numba") and not pred.is_cuda
+    fused = backend in FUSED_BACKENDS and not pred.is_cuda
     pred, target, lengths = _checked_pair(pred, target, lengths, fused)
     alpha = check_alpha(alpha)
     check_reduction(reduction)
@@ -501,7 +507,7 @@ def soft_dtw_series(
     pred : tensor, shape (B, M, d)
     target : tensor, shape (B, N, d), same B and d
     gamma : float > 0
-    backend : "auto", "numba" or "torch", as in `dilate_loss`
+    backend : "auto", "numba", "matrix" or "torch", as in `dilate_loss`
     memory_limit : int, bytes, as in `dilate_loss`
 
     Returns
@@ -519,7 +525,7 @@ def soft_dtw_series(
 
 def _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit, lengths=None):
     """`soft_dtw_series` with pair b scored on its first lengths[b] steps (lengths : None or (B,) integers)."""
-    fused = backend in ("auto", "numba") and not pred.is_cuda
+    fused = backend in FUSED_BACKENDS and not pred.is_cuda
     pred, target, lengths = _checked_pair(pred, target, lengths, fused)
     gamma = check_gamma(gamma)
     with _costs_of_finite_series:
@@ -620,7 +626,9 @@ def dilate_t_loss(
         return _checked_apply(_SoftDTWValue, costs, gamma, backend).mean()
 
 
-def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float = 0.01) -> torch.Tensor:
+def soft_dtw_divergence(
+    pred: torch.Tensor, target: torch.Tensor, gamma: float = 0.01, backend: str = "auto"
+) -> torch.Tensor:
     """Soft-DTW divergence (Blondel, Mensch & Vert, AISTATS 2021), one value per series.
 
     div(x, y) = sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2 with sdtw on squared Euclidean
@@ -628,6 +636,7 @@ def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float =
     DTW(x, y) (the self-alignments then cost 0).
 
     pred : (B, M, d), target : (B, N, d) -> (B,) values, pred's dtype and device; differentiable.
+    backend : "auto", "numba", "matrix" or "torch", as in `dilate_loss`.
 
     Examples
     --------
@@ -635,5 +644,5 @@ def soft_dtw_divergence(pred: torch.Tensor, target: torch.Tensor, gamma: float =
     >>> soft_dtw_divergence(x, x, gamma=0.1)
     tensor([0.])
     """
-    cross = soft_dtw_series(pred, target, gamma)
-    return cross - (soft_dtw_series(target, target, gamma) + soft_dtw_series(pred, pred, gamma)) / 2
+    cross = soft_dtw_series(pred, target, gamma, backend)
+    return cross - (soft_dtw_series(target, target, gamma, backend) + soft_dtw_series(pred, pred, gamma, backend)) / 2

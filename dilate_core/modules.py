@@ -34,7 +34,7 @@ class DILATELoss(nn.Module):
     gamma : float > 0
         Smoothing temperature of soft-DTW.
     reduction : "mean", "sum" or "none"
-    backend : "auto", "numba" or "torch", as in `dilate_loss`.
+    backend : "auto", "numba", "matrix" or "torch", as in `dilate_loss`.
 
     Call
     ----

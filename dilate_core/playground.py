@@ -25,6 +25,9 @@ DEFAULTS = {
     "alpha": 0.5,  # DILATE's shape weight
     "gamma": 0.1,  # soft-DTW's temperature
 }
+# A few short series per call: the numba kernels over the cost matrix, which compile in seconds
+# where the fused ones take half a minute (see `dilate_loss`), with the same values.
+BACKEND = "matrix"
 NO_GRADIENT = 1e-6  # largest |d loss / d point| still called "no gradient": below float noise of a push
 
 
@@ -64,16 +67,16 @@ def losses(forecasts, target, alpha: float = 0.5, gamma: float = 0.01) -> dict[s
     N = target_batch.shape[1]
     with torch.no_grad():
         D = cost_matrix(target_batch, pred)  # (K, N, N)
-        shape = soft_dtw(D, gamma).numpy()
+        shape = soft_dtw(D, gamma, BACKEND).numpy()
         steps = np.arange(N)
         Omega = torch.tensor((steps[:, None] - steps[None, :]) ** 2, dtype=torch.float64)
-        temporal = (soft_alignment(D, gamma) * Omega).sum(dim=(1, 2)).numpy() / N**2
+        temporal = (soft_alignment(D, gamma, BACKEND) * Omega).sum(dim=(1, 2)).numpy() / N**2
         return {
             "MSE": ((pred - target_batch) ** 2).mean(dim=(1, 2)).numpy(),
             "soft-DTW": shape,
             "temporal": temporal,
             "DILATE": alpha * shape + (1 - alpha) * temporal,
-            "divergence": soft_dtw_divergence(pred, target_batch, gamma).numpy(),
+            "divergence": soft_dtw_divergence(pred, target_batch, gamma, BACKEND).numpy(),
         }
 
 
@@ -134,9 +137,9 @@ def gradients(forecast, target, alpha: float = 0.5, gamma: float = 0.01) -> dict
         if name == "MSE":
             value = ((pred - target_batch) ** 2).mean()
         elif name == "divergence":
-            value = soft_dtw_divergence(pred, target_batch, gamma).sum()
+            value = soft_dtw_divergence(pred, target_batch, gamma, BACKEND).sum()
         else:
-            loss, shape, temporal = dilate_loss(pred, target_batch, alpha, gamma)
+            loss, shape, temporal = dilate_loss(pred, target_batch, alpha, gamma, BACKEND)
             value = {"soft-DTW": shape, "temporal": temporal, "DILATE": loss}[name]
         (grad,) = torch.autograd.grad(value, pred)
         out[name] = grad[0, :, 0].numpy()

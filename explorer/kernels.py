@@ -18,6 +18,9 @@ from dilate_core._spawn import bare_main
 log = logging.getLogger(__name__)
 
 COMPILER_NICENESS = 5  # below the web server, above the training jobs
+# The groups the app calls: all but float64 series through the fused kernels (half a minute of
+# compiling), which no page and no job calls: the pages score on the cost matrix, jobs train in float32.
+APP_GROUPS = tuple(group for group in dilate_core.KERNEL_GROUPS if group != "float64")
 
 
 def _compile_in_child(connection) -> None:
@@ -56,9 +59,9 @@ def cached_on_disk() -> bool:
 
 
 class Compiler:
-    """Compiles every kernel group once, in the background, most wanted first (see `want`)."""
+    """Compiles each of the app's kernel groups once, in the background, most wanted first (see `want`)."""
 
-    def __init__(self, groups=dilate_core.KERNEL_GROUPS, in_child: bool = True, then=None):
+    def __init__(self, groups=APP_GROUPS, in_child: bool = True, then=None):
         self._queue = list(groups)  # groups not yet started, the next one first
         self._ready = {group: threading.Event() for group in groups}
         self.seconds: dict[str, float] = {}  # group -> seconds it took to be ready here
