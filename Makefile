@@ -32,12 +32,13 @@ system-packages:
 		&& { $$SUDO service nginx stop >/dev/null 2>&1 || true; }; } \
 		|| echo "Could not install chromium and nginx-light (run: sudo apt-get install chromium nginx-light); their tests are skipped."; }
 
+# `streamlit run`, with the app's imports, kernels and job pool begun before the first visit (explorer/serve.py).
 run: $(VENV)/.installed
-	$(PY) -m streamlit run app.py --server.port $(PORT) --runner.postScriptGC false
+	$(PY) -m explorer.serve run app.py --server.port $(PORT) --runner.postScriptGC false
 
 # The shared demo server: deploy/.streamlit/config.toml, limits from DILATE_* variables (a run: 5 minutes at most).
 serve: $(VENV)/.installed
-	cd deploy && DILATE_MAX_JOB_SECONDS=$${DILATE_MAX_JOB_SECONDS:-300} ../$(PY) -m streamlit run ../app.py --server.port $(PORT) --server.address $${ADDRESS:-0.0.0.0}
+	cd deploy && DILATE_MAX_JOB_SECONDS=$${DILATE_MAX_JOB_SECONDS:-300} PYTHONPATH=.. ../$(PY) -m explorer.serve run ../app.py --server.port $(PORT) --server.address $${ADDRESS:-0.0.0.0}
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .

@@ -54,14 +54,20 @@ def _wait_until_answers(url: str, seconds: float) -> bool:
 
 
 def start_server(
-    port: int, extra_env: dict | None = None, flags: tuple[str, ...] = (), cwd: Path = ROOT, script: str = "app.py"
+    port: int,
+    extra_env: dict | None = None,
+    flags: tuple[str, ...] = (),
+    cwd: Path = ROOT,
+    script: str = "app.py",
+    launcher: str = "explorer.serve",
 ) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port from `cwd` (deploy/ for the shared server's
-    configuration); returns once /_stcore/health says ok."""
+    """`python -m <launcher> run app.py` on 127.0.0.1:port from `cwd` (deploy/ for the shared
+    server's configuration), as `make run` and `make serve` start it (launcher "streamlit": a
+    plain `streamlit run`); returns once /_stcore/health says ok."""
     command = [
         sys.executable,
         "-m",
-        "streamlit",
+        launcher,
         "run",
         script,
         "--server.headless=true",
@@ -73,7 +79,7 @@ def start_server(
     ]
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
-    env = os.environ | {"DILATE_WORKERS": "2"} | (extra_env or {})
+    env = os.environ | {"DILATE_WORKERS": "2", "PYTHONPATH": str(ROOT)} | (extra_env or {})
     process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if _wait_until_answers(f"http://127.0.0.1:{port}/_stcore/health", 90):
         return process

@@ -331,6 +331,18 @@ def test_a_fresh_servers_first_visitor_of_a_page_link_gets_the_app(link, heading
         stop_server(server)
 
 
+def test_the_server_begins_compiling_before_its_first_visit_and_every_page_shares_that_compiler(page, app_url):
+    """`make run` and `make serve` start the server through explorer.serve: the kernels start
+    compiling before Streamlit serves anyone, and the pages find that compiler, not a second one."""
+    open_page(page, "Loss playground")  # a page that waits for the kernels
+    assert page.locator(CHART).count() > 0
+    log = (ARTIFACTS / f"server-{app_url.rsplit(':', 1)[1]}.log").read_text()
+    lines = log.splitlines()
+    began = [n for n, line in enumerate(lines) if "compiling the kernels in the background" in line]
+    served = [n for n, line in enumerate(lines) if "You can now view your Streamlit app" in line]
+    assert len(began) == 1 and len(served) == 1 and began[0] < served[0], log
+
+
 def test_playground_responds_to_the_shift_slider(page):
     open_page(page, "Loss playground")
     page.locator(CHART).nth(4).wait_for()
