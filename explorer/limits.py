@@ -10,7 +10,9 @@ ZERO_MEANS_NONE = ("workers", "spare_workers", "job_memory_mb", "max_job_seconds
 class Limits:
     workers: int = 0  # DILATE_WORKERS: training jobs running at once, one process each (0: the cores)
     threads_per_worker: int = 1  # DILATE_THREADS_PER_WORKER: torch threads in each job
-    spare_workers: int = 1  # DILATE_SPARE_WORKERS: processes kept ready (torch and kernels loaded) for the next job
+    # DILATE_SPARE_WORKERS: processes kept ready (torch and kernels loaded) for the next jobs (unset:
+    # one per worker, so that as many runs as can train start at once without a cold start)
+    spare_workers: int | None = None
     runs_per_session: int = 1  # DILATE_RUNS_PER_SESSION: unfinished runs one visitor may have
     runs_in_total: int = 16  # DILATE_RUNS_IN_TOTAL: unfinished runs, running or waiting, in all
     max_epochs: int = 2000  # DILATE_MAX_EPOCHS: epochs one run may ask for
@@ -40,3 +42,9 @@ class Limits:
             if values[f.name] < least:
                 raise ValueError(f"{name} must be at least {least}, got {raw!r}.")
         return cls(**values)
+
+    def spares(self) -> int:
+        """Spare processes to keep ready: DILATE_SPARE_WORKERS, else one per worker."""
+        if self.spare_workers is not None:
+            return self.spare_workers
+        return self.workers or os.cpu_count() or 1

@@ -73,7 +73,7 @@ def job_pool() -> JobPool:
         launcher = RayLauncher(os.environ["DILATE_RAY_ADDRESS"], bounds.threads_per_worker)
     else:
         kernels = compiler()  # its spares start once the kernels they load are compiled
-        launcher = LocalLauncher(bounds.spare_workers, after=lambda: kernels.wait(TRAINING_KERNELS))
+        launcher = LocalLauncher(bounds.spares(), after=lambda: kernels.wait(TRAINING_KERNELS))
     return JobPool(
         bounds.workers,
         threads_per_worker=bounds.threads_per_worker,

@@ -417,3 +417,8 @@ def test_limits_come_from_the_environment():
         Limits.from_environment({"DILATE_MAX_LENGTH": "3"})
     assert Limits().max_job_seconds == 0  # no budget unless the server sets one (make serve: 300 s)
     assert Limits.from_environment({"DILATE_MAX_JOB_SECONDS": "300"}).max_job_seconds == 300
+    # A spare per worker unless set: two visitors pressing Start together on two workers both
+    # start at once (with one spare the second waited for a process importing torch: 8 s).
+    assert limits.spares() == 3
+    assert Limits.from_environment({"DILATE_SPARE_WORKERS": "0", "DILATE_WORKERS": "3"}).spares() == 0
+    assert Limits().spares() == (os.cpu_count() or 1)
