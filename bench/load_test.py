@@ -113,6 +113,8 @@ class Monitor(threading.Thread):
         self.latencies = [latency for _, latency in timings]
 
 
+# A queued run's message with its expected wait, or a refusal: what answers a Start without a chart.
+ANSWERED = r"to wait\.|The server is busy"
 # Times, in the page's own clock, the click on Start, the moment the first plotly chart of the
 # run is drawn (its SVG is in the document: `drawn`) and the first answer of any kind (that chart,
 # or the queue's message with the expected wait, or the server's refusal: `answered`). Measured in
@@ -127,14 +129,14 @@ WATCH_FIRST_CHART = r"""() => {
     new MutationObserver((changes, observer) => {
         if (marks.clicked === undefined) return;
         const chart = document.querySelector('[data-testid="stPlotlyChart"] .main-svg');
-        if (marks.answered === undefined && (chart || /to wait\.|The server is busy/.test(document.body.innerText)))
+        if (marks.answered === undefined && (chart || /ANSWERED/.test(document.body.innerText)))
             marks.answered = performance.now();
         if (chart) {
             marks.drawn = performance.now();
             observer.disconnect();
         }
     }).observe(document.body, {childList: true, subtree: true, characterData: true});
-}"""
+}""".replace("ANSWERED", ANSWERED)
 
 
 async def one_session(browser, url: str, epochs: int, series: int, index: int, ready: asyncio.Barrier) -> dict:
