@@ -81,9 +81,11 @@ class Compiler:
                     self._queue.remove(group)
                     self._queue.insert(0, group)
 
-    def wait(self, groups, timeout: float | None = None) -> bool:
-        """Want these groups and wait until they are loaded here; False on timeout."""
-        self.want(groups)
+    def wait(self, groups, timeout: float | None = None, wanted: bool = True) -> bool:
+        """Want these groups (unless not `wanted`: they keep their place in the queue) and wait
+        until they are loaded here; False on timeout."""
+        if wanted:
+            self.want(groups)
         deadline = None if timeout is None else time.monotonic() + timeout
         for group in groups:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())

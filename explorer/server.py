@@ -72,8 +72,10 @@ def job_pool() -> JobPool:
 
         launcher = RayLauncher(os.environ["DILATE_RAY_ADDRESS"], bounds.threads_per_worker)
     else:
-        kernels = compiler()  # its spares start once the kernels they load are compiled
-        launcher = LocalLauncher(bounds.spares(), after=lambda: kernels.wait(TRAINING_KERNELS))
+        # Its spares start once the kernels they load are compiled, in their turn: a page that
+        # trains wants them first (app.PAGE_KERNELS), the pool made before any visit does not.
+        kernels = compiler()
+        launcher = LocalLauncher(bounds.spares(), after=lambda: kernels.wait(TRAINING_KERNELS, wanted=False))
     return JobPool(
         bounds.workers,
         threads_per_worker=bounds.threads_per_worker,

@@ -26,3 +26,24 @@ def test_the_compiler_takes_the_groups_a_page_wants_next_and_ends_with_every_gro
     assert compiled == ["scores", "training", "alignments", "gradients", "evaluation"]
     assert compiler.ready(APP_GROUPS) and set(compiler.seconds) == set(APP_GROUPS)
     assert set(dilate_core.KERNEL_GROUPS) - set(APP_GROUPS) == {"float64"}  # see tests.warmup_check
+
+
+def test_waiting_for_groups_without_wanting_them_leaves_the_queue_as_it_was(monkeypatch):
+    # The job pool, made as the server starts, waits for the training kernels: a fresh server's
+    # first visitors, on the pages, must not wait behind them (training compiles for half a minute).
+    compiled, first_began, go_on = [], threading.Event(), threading.Event()
+
+    def warmup(groups):
+        compiled.extend(groups)
+        if len(compiled) == 1:
+            first_began.set()
+            go_on.wait(10)
+
+    monkeypatch.setattr(dilate_core, "warmup", warmup)
+    compiler = Compiler(in_child=False)
+    assert first_began.wait(10)
+    assert not compiler.wait(("training",), timeout=0.01, wanted=False)
+    go_on.set()
+    assert compiler.wait(("training",), timeout=10, wanted=False)
+    assert compiled[: len(APP_GROUPS) - 1] == list(APP_GROUPS[:-1])  # training in its own place
+    assert compiler.wait(APP_GROUPS, timeout=10) and compiled == list(APP_GROUPS)
