@@ -1,9 +1,12 @@
 """Every page through Streamlit's AppTest: it runs, its widgets work, bad input gets a message."""
 
+import base64
+import json
 import runpy
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -393,11 +396,11 @@ def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(ap
     assert details.code[0].value == trace.rstrip("\n")  # st.code drops the final newline
 
 
-def test_results_scores_a_run_once_for_every_visit(monkeypatch):
+def finished_run(monkeypatch):
+    """A one-epoch run on 20 synthetic series, done, as every page's current run: (trainer, dataset, job)."""
     import explorer.finished
     from dilate_core.data import make_synthetic
     from dilate_core.train import Config, Trainer
-    from explorer import scoring
     from explorer.jobs import DONE, Job
 
     config = Config(n_series=20, batch_size=10, hidden=4, epochs=1, n_preview=0)
@@ -407,6 +410,14 @@ def test_results_scores_a_run_once_for_every_visit(monkeypatch):
     job = Job(9, "someone", config, 1, 0, state=DONE, checkpoint=b"saved")
     job.reports.append({"epoch": 1})
     monkeypatch.setattr(explorer.finished, "current_run", lambda page, live=False: (trainer, dataset, job))
+    return trainer, dataset, job
+
+
+def test_results_scores_a_run_once_for_every_visit(monkeypatch):
+    from explorer import scoring
+
+    trainer, dataset, job = finished_run(monkeypatch)
+    config = job.config
     calls = []
     scored = scoring.metrics.per_series
 
@@ -426,3 +437,26 @@ def test_results_scores_a_run_once_for_every_visit(monkeypatch):
     expected = scored(trainer.predict(dataset.test_x)["dilate"], dataset.test_y)["dtw"].mean()
     ours = tables[0][(tables[0]["loss"] == "DILATE") & (tables[0]["metric"].str.startswith("DTW"))]["ours"]
     assert ours.iloc[0] == pytest.approx(expected * paper.scales(config.dataset)["dtw"], rel=5e-3)  # 3 digits shown
+
+
+def points(values) -> int:
+    """How many values a plotly trace's x holds in its JSON: a list, or numpy's bytes in base64."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), values["dtype"]).size
+    return len(values)
+
+
+def test_results_draws_a_subset_of_a_large_test_set_in_its_scatter_and_says_so(monkeypatch):
+    from explorer import charts
+
+    _, dataset, job = finished_run(monkeypatch)
+    at = show(AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S), "results")
+    assert not [c.value for c in at.caption if "Drawn:" in c.value]  # 20 series: every one drawn, nothing to say
+    monkeypatch.setattr(charts, "SCATTER_SERIES", 7)  # as ECG5000's 4499 test series against 1000
+    at = show(AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S), "results")
+    (said,) = [c.value for c in at.caption if "Drawn:" in c.value]
+    assert "Drawn: 7 of the 20 test series, chosen at random, the same for every loss" in said
+    scatter = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = {trace["name"]: points(trace["x"]) for trace in scatter["data"]}
+    assert sum(drawn.values()) == 7 * len(job.config.losses), drawn
+    assert len(at.dataframe[0].value) == 3 * len(job.config.losses)  # the table: every series, 3 metrics
