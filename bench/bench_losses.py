@@ -2,8 +2,10 @@
 
 Every row is measured in the same run, median of repeats (and of at least a second of calls), on
 random series of shape (B, N, 1).
-Ours: DILATE (`dilate_loss`), soft-DTW of series (`soft_dtw_series`, the fused kernels, like
-tslearn's loss given the series) and soft-DTW of a cost matrix (`soft_dtw(cost_matrix(...))`).
+Ours: DILATE (`dilate_loss`; and with backend="matrix", the cost matrix formed and swept by the
+numba kernels of `soft_dtw`, which the app's pages use because they compile faster), soft-DTW of
+series (`soft_dtw_series`, the fused kernels, like tslearn's loss given the series) and soft-DTW
+of a cost matrix (`soft_dtw(cost_matrix(...))`).
 Baselines:
   - tslearn: `tslearn.metrics.SoftDTWLossPyTorch` (soft-DTW only), the library users pick today;
   - per-series loop: DILATE with one numba call and one CPU round trip per series per sweep, the
@@ -144,6 +146,7 @@ def main():
     tslearn_loss = SoftDTWLossPyTorch(gamma=GAMMA)
     losses = {
         "DILATE (ours)": lambda p, t: dilate_loss(p, t, ALPHA, GAMMA)[0],
+        "DILATE, matrix (ours)": lambda p, t: dilate_loss(p, t, ALPHA, GAMMA, "matrix")[0],
         "soft-DTW (ours)": lambda p, t: soft_dtw_series(p, t, GAMMA).mean(),
         "soft-DTW of D (ours)": lambda p, t: soft_dtw(cost_matrix(t, p), GAMMA).mean(),
         "soft-DTW (tslearn)": lambda p, t: tslearn_loss(p, t).mean(),
@@ -154,7 +157,7 @@ def main():
         losses["DILATE (published)"] = published
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; forward+backward, median ms")
     header = f"{'B':>4} {'N=M':>5} | " + " | ".join(f"{name:>24}" for name in losses)
-    header += " | tslearn/ours sDTW | loop/ours DILATE"
+    header += " | tslearn/ours sDTW | loop/ours DILATE | matrix/fused DILATE"
     header += " | published/ours DILATE" if published else ""
     header += " | ns per cell (DILATE) | peak B per cell"
     print(header)
@@ -168,12 +171,13 @@ def main():
         ratios = [
             ms["soft-DTW (tslearn)"] / ms["soft-DTW (ours)"],
             ms["DILATE (per-series loop)"] / ms["DILATE (ours)"],
+            ms["DILATE, matrix (ours)"] / ms["DILATE (ours)"],
         ]
         if published:
             ratios.append(ms["DILATE (published)"] / ms["DILATE (ours)"])
         ns_per_cell = 1e6 * ms["DILATE (ours)"] / (B * N * N)
         row = f"{B:>4} {N:>5} | " + " | ".join(f"{ms[name]:>24.3f}" for name in losses)
-        widths = (17, 16, 22)
+        widths = (17, 16, 19, 22)
         row += "".join(f" | {ratio:>{width}.1f}" for ratio, width in zip(ratios, widths, strict=False))
         row += f" | {ns_per_cell:>20.1f} | {memory:>16.0f}"
         print(row, flush=True)
