@@ -38,6 +38,7 @@ CHART = '[data-testid="stPlotlyChart"] .main-svg'
 FRESH_CHART = f'[data-testid="stElementContainer"][data-stale="false"] {CHART}'  # drawn by the current run
 RUNNING = '[data-testid="stStatusWidget"]'
 TIMEOUT_MS = 600_000
+IDLE_MS = 1000  # after a page's run, before the next timed action
 # The N visitors' browsers stand in for visitors' own machines: below the server's priority, level
 # with the training jobs. At the lowest (19) the jobs, at 10, left them a few percent of the two
 # cores, and each page answered only when the queue had drained: minutes, which no visitor waits.
@@ -78,6 +79,12 @@ async def settled(page) -> None:
     await page.locator(RUNNING).wait_for(state="detached", timeout=TIMEOUT_MS)
 
 
+async def idle(page) -> None:
+    """Wait until the page's run is over and its charts have had a moment to finish drawing."""
+    await settled(page)
+    await page.wait_for_timeout(IDLE_MS)
+
+
 async def opening(browser, url: str, floor_url: str) -> dict:
     """Seconds to each page's first chart (or form): opened in a new browser (nothing of
     Streamlit's front end cached: a new visitor), then reached by its sidebar link in one tab,
@@ -101,6 +108,7 @@ async def opening(browser, url: str, floor_url: str) -> dict:
     await page.goto(f"{url}/data")  # from a page that is not one of them, with a chart to leave
     await page.locator(CHART).first.wait_for(timeout=TIMEOUT_MS)
     for name, (_, title, ready) in PAGES.items():
+        await idle(page)  # a visitor reads a page before the next: its drawing is not the next page's time
         began = time.monotonic()
         await nav(page, name).click()
         await page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT_MS)
@@ -207,7 +215,7 @@ async def measure(url: str, floor_url: str, visitors: int, server, in_browsers: 
         times["Results on ECG5000, again"] = await timed(page, link.click, "text=Downloads")
         await page.goto(f"{url}/playground")
         await page.locator(CHART).nth(4).wait_for(timeout=TIMEOUT_MS)
-        await settled(page)
+        await idle(page)
         slider = page.get_by_role("slider", name="Time shift")
         began = time.monotonic()
         await slider.press("ArrowRight")
