@@ -27,6 +27,7 @@ def begin_the_servers_work() -> None:
     level = context_log.level
     context_log.setLevel(logging.ERROR)
     try:
+        server.limits()  # a malformed setting first, before anything starts
         server.compiler()
         server.job_pool()
     finally:
@@ -34,7 +35,11 @@ def begin_the_servers_work() -> None:
 
 
 def main() -> None:
-    begin_the_servers_work()
+    if sys.argv[1:2] == ["run"]:  # not for `--help` or `version`
+        try:
+            begin_the_servers_work()
+        except ValueError as error:  # a malformed DILATE_* setting: said before anyone visits
+            sys.exit(f"Cannot start the server: {error}")
     from streamlit.web import cli
 
     sys.argv = ["streamlit", *sys.argv[1:]]

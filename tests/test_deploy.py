@@ -140,3 +140,22 @@ def test_nginx_serves_the_front_end_itself_and_passes_the_app_and_its_websocket_
             stop_server(proxy)
     finally:
         stop_server(server)
+
+
+def test_a_server_with_a_malformed_limit_says_which_and_does_not_start():
+    # `make run` and `make serve` start through explorer.serve, which reads the limits first.
+    environment = os.environ | {"DILATE_WORKERS": "two", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "explorer.serve", "run", "app.py", f"--server.port={free_port()}"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == "Cannot start the server: DILATE_WORKERS must be a whole number, got 'two'."
+    )
+    assert "Traceback" not in done.stderr and "compiling the kernels" not in done.stderr
