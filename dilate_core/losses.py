@@ -433,17 +433,22 @@ def _dilate(pred, target, alpha, gamma, backend, memory_limit, lengths=None, red
     with _costs_of_finite_series:
         values, alignment = _checked_apply(_SoftDTW, D, gamma, backend, ends)
     N, M = D.shape[1:]
-    if alpha == 1.0:
-        alignment = alignment.detach()  # the temporal term is reported only: skip its backward sweeps
     totals = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2))  # <E_b, Omega>, (B,)
     if lengths is None and reduction == "mean":
         shape = values.mean()
         temporal = totals.mean() / (N * M)
-        return alpha * shape + (1 - alpha) * temporal, shape, temporal
+        return _weighted(alpha, shape, temporal), shape, temporal
     cells = N * M if lengths is None else lengths.to(D.device, D.dtype) ** 2
     shape, temporal = values, totals / cells
-    terms = (alpha * shape + (1 - alpha) * temporal, shape, temporal)
+    terms = (_weighted(alpha, shape, temporal), shape, temporal)
     return terms if reduction == "none" else tuple(_REDUCE[reduction](x) for x in terms)
+
+
+def _weighted(alpha: float, shape: torch.Tensor, temporal: torch.Tensor) -> torch.Tensor:
+    """alpha shape + (1 - alpha) temporal; at alpha = 1 the shape alone, so that the loss's backward
+    skips the temporal term's sweeps (0 x temporal would run them), while `temporal` itself stays
+    differentiable for whoever takes its gradient."""
+    return shape if alpha == 1.0 else alpha * shape + (1 - alpha) * temporal
 
 
 _REDUCE = {"mean": torch.mean, "sum": torch.sum}

@@ -102,6 +102,23 @@ def test_dilate_gradcheck(backend, alpha):
     assert torch.autograd.gradcheck(loss, (pred, target))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_at_alpha_one_the_loss_is_the_shape_term_and_the_temporal_term_keeps_its_gradient(backend):
+    # The temporal term does not depend on alpha: its gradient at alpha = 1 is the one at 0.5
+    # through another backend, even though the loss (the shape term alone) leaves it out.
+    pred, target = random_series(3, 6, 1, seed=70), random_series(3, 5, 1, seed=71)
+    p = pred.clone().requires_grad_(True)
+    loss, shape, temporal = dilate_loss(p, target, alpha=1.0, gamma=0.3, backend=backend)
+    (ours,) = torch.autograd.grad(temporal, p, retain_graph=True)
+    reference = pred.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(
+        dilate_loss(reference, target, alpha=0.5, gamma=0.3, backend="torch")[2], reference
+    )
+    torch.testing.assert_close(ours, expected, rtol=1e-10, atol=1e-12)
+    (of_loss,) = torch.autograd.grad(loss, p, retain_graph=True)
+    torch.testing.assert_close(of_loss, torch.autograd.grad(shape, p)[0])
+
+
 def test_dilate_terms_equal_brute_force():
     pred, target = random_series(2, 4, 1, seed=8), random_series(2, 4, 1, seed=9)
     loss, shape, temporal = dilate_loss(pred, target, alpha=0.3, gamma=0.5)

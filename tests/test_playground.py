@@ -61,16 +61,17 @@ def test_divergence_is_zero_for_identical_series_and_positive_otherwise():
     assert abs(values["divergence"][0]) < 1e-12 and (values["divergence"][1:] > 0).all()
 
 
-def test_gradients_equal_finite_differences():
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])  # the alpha slider's ends too
+def test_gradients_equal_finite_differences(alpha):
     forecast = pg.forecast_from(pg.step_target(12, 6, 1.0, 0.1, seed=1), shift=2, smooth=1)
     target = pg.step_target(12, 6, 1.0, 0.1, seed=1)
-    grads = pg.gradients(forecast, target, alpha=0.5, gamma=0.1)
+    grads = pg.gradients(forecast, target, alpha=alpha, gamma=0.1)
     eps = 1e-6
     for j in (0, 5, 7, 11):
         up, down = forecast.copy(), forecast.copy()
         up[j] += eps
         down[j] -= eps
-        plus, minus = pg.losses(up, target, 0.5, 0.1), pg.losses(down, target, 0.5, 0.1)
+        plus, minus = pg.losses(up, target, alpha, 0.1), pg.losses(down, target, alpha, 0.1)
         for name in pg.LOSS_NAMES:
             numeric = (plus[name][0] - minus[name][0]) / (2 * eps)
             assert grads[name][j] == pytest.approx(numeric, rel=1e-5, abs=1e-8), (name, j)
