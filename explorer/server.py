@@ -52,7 +52,7 @@ def kernels(*groups: str) -> None:
     only when they are not ready yet: a fresh server's first visit of such a page."""
     if compiler().ready(groups):
         return
-    with st.spinner("Compiling the kernels this needs (once per server, a few seconds)..."):
+    with st.spinner("Compiling the kernels this needs (once per server, up to a minute)..."):
         compiler().wait(groups)
 
 
@@ -102,8 +102,8 @@ def expected_duration(values: dict, dataset) -> str | None:
         config = Config(**((st.session_state.get(keys.DATA_SETTINGS) or {}) | values))
     except (TypeError, ValueError):
         return None
-    if not compiler().ready(("training",)):
-        kernels("training")
+    if not compiler().ready(("training",)):  # a fresh server's first minute: the form does not wait for them
+        return "Expected duration on this server: known once its training kernels are compiled (once per server)."
     seconds = _estimate(config, dataset, config.epochs)
     budget = limits().max_job_seconds
     text = f"Expected duration on this server: about {cost.duration_text(seconds)}"

@@ -380,6 +380,30 @@ def test_the_alignments_picker_jumps_to_where_the_losses_disagree_on_ecg5000(app
     assert any("DTW ×10 " in c.value for c in at.caption)  # ECG5000's DTW at the paper's x10
 
 
+def test_train_shows_its_whole_form_while_a_fresh_servers_training_kernels_compile(app, monkeypatch):
+    # They take about a minute on a fresh server: the expected duration says it comes later.
+    from explorer import server
+
+    class Compiling:
+        def ready(self, groups):
+            return False
+
+        def want(self, groups):
+            pass
+
+        def wait(self, groups, timeout=None, wanted=True):
+            raise AssertionError(f"the page waited for {groups}")
+
+    at = show(app, "data")
+    monkeypatch.setattr(server, "compiler", Compiling)
+    at = show(at, "train")
+    captions = [caption.value for caption in at.caption]
+    assert (
+        "Expected duration on this server: known once its training kernels are compiled (once per server)." in captions
+    )
+    assert at.button(key="FormSubmitter:train.settings-Start training") is not None
+
+
 def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(app, monkeypatch):
     from dilate_core.train import Config
     from explorer import server
