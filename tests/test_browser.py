@@ -335,7 +335,7 @@ def test_the_server_begins_compiling_before_its_first_visit_and_every_page_share
     """`make run` and `make serve` start the server through explorer.serve: the kernels start
     compiling before Streamlit serves anyone, and the pages find that compiler, not a second one."""
     open_page(page, "Loss playground")  # a page that waits for the kernels
-    assert page.locator(CHART).count() > 0
+    page.locator(CHART).first.wait_for()  # its charts come after its run's last message
     log = (ARTIFACTS / f"server-{app_url.rsplit(':', 1)[1]}.log").read_text()
     lines = log.splitlines()
     began = [n for n, line in enumerate(lines) if "compiling the kernels in the background" in line]
