@@ -210,11 +210,14 @@ right.plotly_chart(
     charts.loss_excess(scales, scale_excess, scale, "height scale", "loss − loss at the true height"),
     key="play.scale_curves",
 )
-at_three = {name: values[list(shifts).index(3)] for name, values in shift_excess.items()}
+late = shift or 3  # this forecast's shift; on time, a forecast three steps late as the example
+grown = {name: values[list(shifts).index(late)] for name, values in shift_excess.items()}
+moved = f"{abs(late)} step{'s' if abs(late) > 1 else ''} {'late' if late > 0 else 'early'}"
 st.caption(
     "In each chart every loss shares one axis: its value minus its value for the forecast on time (left) or "
     "at the true height (right), the other settings as above; the dotted line is this forecast. "
-    f"Three steps late, soft-DTW grows by {at_three['soft-DTW']:.3f}, the temporal term by "
-    f"{at_three['temporal']:.3f}, MSE by {at_three['MSE']:.3f} and DILATE by {at_three['DILATE']:.3f}. DTW "
-    "re-aligns a late step at no cost: the temporal term is what makes DILATE care about timing."
+    f"{moved}{' (this forecast)' if shift else ''}, soft-DTW grows by {grown['soft-DTW']:.3f}, the temporal term "
+    f"by {grown['temporal']:.3f}, MSE by {grown['MSE']:.3f} and DILATE by {grown['DILATE']:.3f}. Hard DTW "
+    "re-aligns a shifted step at no cost while the step stays inside the series (soft-DTW grows a little, from "
+    "gamma's smoothing and the held edges): the temporal term is what makes DILATE care about timing."
 )

@@ -176,6 +176,28 @@ def test_playground_opens_on_gradients_that_push_and_follows_its_sliders(app):
     assert len(at.get("plotly_chart")) == 6
 
 
+def test_the_playgrounds_curve_caption_follows_the_forecasts_shift(app):
+    from dilate_core import playground as pg
+
+    def caption_and_expected(at, shift):
+        d = pg.DEFAULTS
+        target = pg.step_target(d["length"], d["position"], d["height"], d["noise"])
+        shifts, values = pg.shift_curve(target, d["alpha"], d["gamma"], scale=d["scale"], smooth=d["smooth"])
+        grown = pg.excess(shifts, values, 0)["temporal"][list(shifts).index(shift)]
+        (caption,) = [c.value for c in at.caption if "the temporal term by" in c.value]
+        return caption, f"the temporal term by {grown:.3f}"
+
+    at = show(app, "playground")  # the default forecast: 3 steps late
+    caption, expected = caption_and_expected(at, 3)
+    assert "3 steps late (this forecast), soft-DTW grows by" in caption and expected in caption
+    at.slider(key="play.shift").set_value(-1).run()
+    caption, expected = caption_and_expected(at, -1)
+    assert "1 step early (this forecast), soft-DTW grows by" in caption and expected in caption
+    at.slider(key="play.shift").set_value(0).run()  # on time: a forecast 3 steps late as the example
+    caption, expected = caption_and_expected(at, 3)
+    assert "3 steps late, soft-DTW grows by" in caption and expected in caption
+
+
 def test_playground_says_why_a_sharp_late_step_gets_no_gradient_at_small_gamma(app):
     at = show(app, "playground")
     at.slider(key="play.smooth").set_value(0).run()
