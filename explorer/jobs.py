@@ -24,6 +24,7 @@ from dilate_core._spawn import bare_main
 from dilate_core.data import Dataset
 from dilate_core.train import Config
 from explorer.cost import duration_text
+from explorer.limits import worker_count
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +332,7 @@ class JobPool:
         max_job_seconds: float | None = None,
         estimate=None,
     ):
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = worker_count(workers)
         self.threads_per_worker = threads_per_worker
         self.max_queued_per_owner, self.max_queued, self.memory_mb = max_queued_per_owner, max_queued, memory_mb
         self.max_job_seconds, self._estimate = max_job_seconds, estimate

@@ -6,6 +6,11 @@ from dataclasses import dataclass, fields
 ZERO_MEANS_NONE = ("workers", "spare_workers", "job_memory_mb", "max_job_seconds")  # 0: the cores, none
 
 
+def worker_count(workers: int | None) -> int:
+    """Training jobs running at once: `workers`, or one per core when it is 0 or None."""
+    return workers or os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class Limits:
     workers: int = 0  # DILATE_WORKERS: training jobs running at once, one process each (0: the cores)
@@ -47,4 +52,4 @@ class Limits:
         """Spare processes to keep ready: DILATE_SPARE_WORKERS, else one per worker."""
         if self.spare_workers is not None:
             return self.spare_workers
-        return self.workers or os.cpu_count() or 1
+        return worker_count(self.workers)
