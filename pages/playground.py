@@ -218,6 +218,7 @@ st.caption(
     "at the true height (right), the other settings as above; the dotted line is this forecast. "
     f"{moved}{' (this forecast)' if shift else ''}, soft-DTW grows by {grown['soft-DTW']:.3f}, the temporal term "
     f"by {grown['temporal']:.3f}, MSE by {grown['MSE']:.3f} and DILATE by {grown['DILATE']:.3f}. Hard DTW "
-    "re-aligns a shifted step at no cost while the step stays inside the series (soft-DTW grows a little, from "
-    "gamma's smoothing and the held edges): the temporal term is what makes DILATE care about timing."
+    "re-aligns a shifted step at no cost while the step stays inside the series (soft-DTW grows a little: at "
+    "gamma > 0 it weighs every alignment, and a shift leaves fewer cheap ones): the temporal term is what makes "
+    "DILATE care about timing."
 )
