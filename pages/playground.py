@@ -124,18 +124,21 @@ links.write(
 
 target = playground.step_target(length, position, height, noise)
 forecast = playground.forecast_from(target, shift, scale, smooth)
-with st.expander("Draw the forecast by hand: edit its values"):
-    edited = st.data_editor(
-        pd.DataFrame({"forecast": forecast}),
-        key=f"play.editor.{length}.{position}.{height}.{noise}.{shift}.{scale}.{smooth}",
-        num_rows="fixed",
-        width="stretch",
-    )
+# Its table is made only while it is open: a closed one would still be rebuilt in the browser at every move.
+drawing = st.expander("Draw the forecast by hand: edit its values", key="play.draw", on_change="rerun")
+if drawing.open:
+    with drawing:
+        edited = st.data_editor(
+            pd.DataFrame({"forecast": forecast}),
+            key=f"play.editor.{length}.{position}.{height}.{noise}.{shift}.{scale}.{smooth}",
+            num_rows="fixed",
+            width="stretch",
+        )
     values = pd.to_numeric(edited["forecast"], errors="coerce").to_numpy(dtype=float)
     if np.isfinite(values).all():
         forecast = values
     else:
-        st.error("Every value must be a number; the empty or invalid ones are ignored until fixed.")
+        drawing.error("Every value must be a number; the empty or invalid ones are ignored until fixed.")
 
 KERNELS = ("scores", "gradients", "alignments")
 waiting = st.empty()  # on a fresh server, the forecast being made shows while its kernels compile

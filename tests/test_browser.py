@@ -359,6 +359,46 @@ def test_playground_responds_to_the_shift_slider(page):
     )
 
 
+def metric_changed(page, name: str, before: str) -> None:
+    page.wait_for_function(
+        "([name, before]) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
+        ".some(m => m.innerText.includes(name) && m.innerText !== before)",
+        arg=[name, before],
+    )
+
+
+def test_a_forecast_drawn_by_hand_is_scored_and_a_cleared_value_is_named_and_ignored(page):
+    open_page(page, "Loss playground")
+    page.locator(CHART).nth(4).wait_for()
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0  # closed, its table is not built
+    mse = page.locator('[data-testid="stMetric"]').filter(has_text="MSE")
+    made = mse.inner_text()
+    page.get_by_text("Draw the forecast by hand").click()
+    grid = page.locator('[data-testid="stDataFrame"]')
+    grid.locator("canvas").first.wait_for()
+    page.wait_for_timeout(1000)  # the grid takes its size before it takes clicks
+    box = grid.bounding_box()
+
+    def select_the_first_value() -> None:  # a cell in the upper rows, then up to the first
+        page.mouse.click(box["x"] + 0.6 * box["width"], box["y"] + 0.3 * box["height"])
+        page.wait_for_timeout(300)
+        for _ in range(6):
+            page.keyboard.press("ArrowUp")
+        page.wait_for_function("() => document.activeElement?.id === 'glide-cell-1-0'")  # column 1, row 0
+
+    select_the_first_value()
+    page.keyboard.type("5")  # the first point, 0 in the forecast made from the target
+    page.locator("input.gdg-input").wait_for()  # the cell's editor, open with what was typed
+    page.keyboard.press("Enter")
+    metric_changed(page, "MSE", made)
+    drawn = mse.inner_text()
+    select_the_first_value()
+    page.keyboard.press("Delete")
+    page.get_by_text("Every value must be a number").wait_for()
+    metric_changed(page, "MSE", drawn)
+    assert mse.inner_text() == made  # the empty value ignored: the forecast made from the target again
+
+
 def test_paper_page_reruns_a_small_version_live(page):
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Paper").click()  # the Overview links it too
     page.get_by_role("heading", name="The paper, reproduced").wait_for()
