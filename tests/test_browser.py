@@ -399,17 +399,33 @@ def test_a_forecast_drawn_by_hand_is_scored_and_a_cleared_value_is_named_and_ign
     assert mse.inner_text() == made  # the empty value ignored: the forecast made from the target again
 
 
-def test_paper_page_reruns_a_small_version_live(page):
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Paper").click()  # the Overview links it too
-    page.get_by_role("heading", name="The paper, reproduced").wait_for()
-    settle(page)
-    page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
-    # Table 1's synthetic rerun, the quickest (Streamlit marks each keyed element with class st-key-<key>).
-    page.locator(".st-key-paper-rerun-table1_synthetic").get_by_role("button", name="Rerun a small version").click()
-    page.get_by_text(re.compile(r"seed 0: \w+, epoch \d+ of \d+")).wait_for()
-    snapshot(page, "paper")
-    page.get_by_text(re.compile(r"Test metrics after the last epoch, mean over 2 seeds")).wait_for(timeout=300_000)
-    page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the small version's metrics beside the paper's
+def test_paper_page_reruns_a_small_version_live():
+    port = free_port()
+    server = start_server(port, extra_env={"DILATE_MAX_EPOCHS": "10"})  # a small version of 10 epochs per seed
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            try:
+                page.goto(f"http://127.0.0.1:{port}/paper")
+                page.get_by_role("heading", name="The paper, reproduced").wait_for()
+                settle(page)
+                page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
+                # Table 1's synthetic rerun, the quickest (Streamlit marks a keyed element with class st-key-<key>).
+                rerun = page.locator(".st-key-paper-rerun-table1_synthetic")
+                rerun.get_by_role("button", name="Rerun a small version").click()
+                page.get_by_text(re.compile(r"seed 0: \w+, epoch \d+ of 10")).wait_for()
+                snapshot(page, "paper")
+                finished = re.compile(r"Test metrics after the last epoch, mean over 2 seeds")
+                page.get_by_text(finished).wait_for(timeout=300_000)
+                page.locator('[data-testid="stDataFrame"]').first.wait_for()  # its metrics beside the paper's
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "test_paper_page_reruns_a_small_version_live.png"))
+                raise
+            browser.close()
+    finally:
+        stop_server(server)
 
 
 VIEWS = {  # screenshot suffix -> browser page options: light, dark, and a phone's width
