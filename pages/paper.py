@@ -48,12 +48,12 @@ def claims_section() -> None:
     table = pd.DataFrame(
         {
             "": claims["holds"].map(HOLDS),
+            "experiment": claims["experiment"].map(titles),
             "data set": claims["experiment"].map(datasets),
             "model": claims["model"],
             "claim": claims["claim"].map(lambda name: CLAIM_BY_NAME[name].text()),
             "ours": claims["ours"],
             "p (paired t-test)": claims["p_value"],
-            "experiment": claims["experiment"].map(titles),
         }
     )
     st.markdown(
@@ -62,15 +62,20 @@ def claims_section() -> None:
         "paper's direction (for *as good as*: not significantly worse, a weak test with few runs), **✗** "
         "significantly against it, **?** neither."
     )
-    glance = {}  # (experiment, model) -> its row, in claims.csv's order
+    # (experiment, model) -> its row, in claims.csv's order; the experiment first, as one data set and
+    # model can be in several (ECG5000's Seq2Seq under the paper's protocol and after a warm-up)
+    glance = {}
     for _, claim in claims.iterrows():
         row = glance.setdefault(
             (claim["experiment"], claim["model"]),
-            {"data set": datasets.get(claim["experiment"]), "model": claim["model"]}
+            {
+                "experiment": titles.get(claim["experiment"], claim["experiment"]),
+                "data set": datasets.get(claim["experiment"]),
+                "model": claim["model"],
+            }
             | {CLAIM_BY_NAME[c.name].short: "–" for c in CLAIMS},  # – : a loss the experiment did not train
         )
         row[CLAIM_BY_NAME[claim["claim"]].short] = HOLDS[claim["holds"]]
-        row["experiment"] = titles.get(claim["experiment"], claim["experiment"])
     st.dataframe(pd.DataFrame(list(glance.values())), hide_index=True)
     st.markdown("\n".join(f"- **{claim.short}** ({claim.text()}): {claim.sentence}" for claim in CLAIMS))
     with st.expander("Each claim's numbers and p-value"):

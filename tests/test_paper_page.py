@@ -95,6 +95,8 @@ def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding():
     glance = at.dataframe[0].value
     claims = pd.read_csv(paper.CLAIMS_CSV)
     assert len(glance) == len(claims.groupby(["experiment", "model"]))
+    assert list(glance.columns[:3]) == ["experiment", "data set", "model"]  # rows told apart from their start
+    assert not glance[["experiment", "model"]].duplicated().any()
     ecg = glance[(glance["data set"] == "ECG5000") & (glance["model"] == "seq2seq")].iloc[0]
     assert (
         ecg["TDI: DILATE < MSE"]
