@@ -33,8 +33,10 @@ system-packages:
 		|| echo "Could not install chromium and nginx-light (run: sudo apt-get install chromium nginx-light); their tests are skipped."; }
 
 # `streamlit run`, with the app's imports, kernels and job pool begun before the first visit (explorer/serve.py).
+# An edited page or module is still noticed, by polling the app's own files: Streamlit's default watcher
+# watches the checkout recursively, .venv included, and overflows its inotify queue when files change there.
 run: $(VENV)/.installed
-	$(PY) -m explorer.serve run app.py --server.port $(PORT) --runner.postScriptGC false
+	$(PY) -m explorer.serve run app.py --server.port $(PORT) --runner.postScriptGC false --server.fileWatcherType poll
 
 # The shared demo server: deploy/.streamlit/config.toml, limits from DILATE_* variables (a run: 5 minutes at most).
 serve: $(VENV)/.installed
