@@ -93,20 +93,14 @@ def refill_forecast(fig: go.Figure, predictions: dict) -> bool:
 
 def series_thumbnail(x, y, breakpoint: int | None = None, title: str | None = None, flag: str = "") -> go.Figure:
     """One example, small: input (n_input, d) and target (n_output, d) on one time axis, its
-    breakpoint dotted; `flag` is a word drawn over the plot (e.g. why the series is unusual)."""
+    breakpoint dotted; `flag`, a few words under the title (e.g. why the series is unusual), where
+    no label inside the plot can run into it."""
     fig = forecast(x, y, breakpoint=breakpoint, title=title)
-    if flag:
-        fig.add_annotation(
-            text=flag,
-            xref="paper",
-            yref="paper",
-            x=0.02,
-            y=0.98,
-            showarrow=False,
-            font={"color": COLOURS["breakpoint"]},
-        )
     fig.update_layout(showlegend=False)
-    return _layout(fig, 220, title)
+    _layout(fig, 220, title)
+    if flag:
+        fig.update_layout(title_subtitle={"text": flag, "font": {"color": COLOURS["breakpoint"]}})
+    return fig
 
 
 def training_curve(reports: list[dict], name: str) -> go.Figure:

@@ -30,7 +30,8 @@ def test_forecast_draws_input_target_predictions_and_breakpoint():
 def test_series_thumbnail_draws_its_breakpoint_and_flag():
     fig = charts.series_thumbnail(np.zeros((8, 1)), np.zeros((4, 1)), 5, "test series 3", "step inside the input")
     assert len(fig.data) == 2 and fig.layout.shapes[0].x0 == 5 and fig.layout.title.text == "test series 3"
-    assert [a.text for a in fig.layout.annotations] == ["step", "step inside the input"]
+    assert [a.text for a in fig.layout.annotations] == ["step"]  # the flag is not in the plot, over its labels
+    assert fig.layout.title.subtitle.text == "step inside the input"
     assert len(charts.series_thumbnail(np.zeros((8, 1)), np.zeros((4, 1)), 20).layout.shapes) == 0  # beyond the series
 
 
