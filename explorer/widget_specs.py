@@ -60,7 +60,7 @@ WIDGETS: dict[str, Widget] = {
         default=5,
         help="How often the test metrics and forecasts are computed and drawn.",
     ),
-    "select_on_validation": Widget("Keep each model's best validation weights", "checkbox"),
+    "select_on_validation": Widget("Keep the best validation weights", "checkbox"),
     "patience": Widget("Stop a model after this many evaluations without improvement (0: never)", "number", 0, 100),
     "mse_warmup": Widget(
         "MSE warm-up epochs (0: none, as in the paper)",

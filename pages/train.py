@@ -34,8 +34,9 @@ job = server.current_job()
 busy = job is not None and job.state not in FINAL_STATES
 
 with st.form("train.settings"):
-    values = {}
-    for column, names in zip(st.columns(len(FORM)), FORM, strict=True):
+    across, columns = FORM
+    values = {name: setting_input(SETTINGS[name], "train", bounds) for name in across}
+    for column, names in zip(st.columns(len(columns)), columns, strict=True):
         with column:
             for name in names:
                 values[name] = setting_input(SETTINGS[name], "train", bounds)
