@@ -183,12 +183,30 @@ def charts_section(experiment: paper.Experiment) -> None:
     modified = (experiment.results / "summary.csv").stat().st_mtime_ns
     for heading, key, figure in experiment_charts(experiment.name, modified):
         if heading:
-            st.subheader(heading)
+            st.markdown(f"#### {heading}")  # under the section's title, the expander's
         st.plotly_chart(figure, key=key)
 
 
+def opened(title: str, name: str):
+    """A section that is drawn only while it is open (its charts cost the browser seconds): the
+    expander, or None while it is closed."""
+    section = st.expander(title, key=f"paper.open.{name}", on_change="rerun")
+    return section if section.open else None
+
+
 def experiment_section(experiment: paper.Experiment) -> None:
-    st.header(experiment.title)
+    rerun = st.session_state.get(keys.PAPER_RERUN)
+    running_here = rerun is not None and rerun["experiment"] == experiment.name
+    section = opened(experiment.title, experiment.name)
+    if section is None:
+        if running_here:  # its small version goes on, and shows, with the section closed
+            small_version()
+        return
+    with section:
+        experiment_body(experiment, running_here)
+
+
+def experiment_body(experiment: paper.Experiment, running_here: bool) -> None:
     st.markdown(experiment.text)
     summary = experiment.results / "summary.md"
     command = f"python -m dilate_core sweep {experiment.sweep_file.relative_to(paper.ROOT)}"
@@ -202,11 +220,10 @@ def experiment_section(experiment: paper.Experiment) -> None:
             st.markdown(summary_body(summary.read_text()))
     else:
         st.info(f"Not run yet. Run it (it resumes where it stops): `{command}`")
-    rerun = st.session_state.get(keys.PAPER_RERUN)
     if st.button("Rerun a small version", key=f"paper.rerun.{experiment.name}", disabled=rerun_busy()):
         start_small(experiment)
         st.rerun()  # every button redrawn disabled while it runs
-    if rerun is not None and rerun["experiment"] == experiment.name:
+    if running_here:
         small_version()
 
 
@@ -334,7 +351,14 @@ def small_version() -> None:
 
 
 def speedup_section() -> None:
-    st.header("Figure 5(a): the custom backward against autograd")
+    section = opened("Figure 5(a): the custom backward against autograd", "figure5a")
+    if section is None:
+        return
+    with section:
+        speedup_body()
+
+
+def speedup_body() -> None:
     st.markdown(
         "Forward and backward of DILATE with our kernels (one sweep forward, one backward and one "
         "Hessian-vector product) against plain autograd through the same recursion, by length k. "
@@ -356,6 +380,8 @@ def speedup_section() -> None:
 
 claims_section()
 ecg_section()
+st.header("Every experiment")
+st.caption("Open one to see ours beside the paper's, its numbers, and a small version to rerun live.")
 for experiment in paper.EXPERIMENTS:
     experiment_section(experiment)
 speedup_section()

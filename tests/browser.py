@@ -112,6 +112,18 @@ def start_proxy(proxy_port: int, app_port: int) -> subprocess.Popen:
     raise RuntimeError(f"nginx did not answer on port {proxy_port}; see {folder}/error.log")
 
 
+def settle(page) -> None:
+    """Wait until Streamlit's rerun is over (its status widget detaches)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
+
+
+def open_section(page, title: str) -> None:
+    """Open the expander of this title, as a reader clicks it, and wait for the rerun it asks for."""
+    page.locator('[data-testid="stExpander"] summary').filter(has=page.get_by_text(title, exact=True)).click()
+    settle(page)
+
+
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:

@@ -272,10 +272,12 @@ def test_early_stopping_needs_validation_and_shows_the_stopped_models(app):
 @pytest.mark.slow  # trains in worker processes
 def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
     at = show(app, "paper")
-    titles = [h.value for h in at.header]
-    assert (
-        titles[0] == "The paper's claims at a glance" and "Figure 5(a): the custom backward against autograd" in titles
-    )
+    assert at.header[0].value == "The paper's claims at a glance"
+    sections = [e.label for e in at.expander if e.label != "Each claim's numbers and p-value"]
+    assert sections == [e.title for e in paper.EXPERIMENTS] + ["Figure 5(a): the custom backward against autograd"]
+    for name in [e.name for e in paper.EXPERIMENTS] + ["figure5a"]:
+        at.session_state[f"paper.open.{name}"] = True  # every section opened
+    at.run()
     for info in at.info:  # an experiment without committed results says how to run it
         assert "python -m dilate_core sweep sweeps/" in info.value or "python -m bench.figure5a" in info.value
     next(b for b in at.button if b.key == "paper.rerun.table1_synthetic").click().run()

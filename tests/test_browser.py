@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, start_server, stop_server
+from tests.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    ROOT,
+    free_port,
+    open_section,
+    settle,
+    start_server,
+    stop_server,
+)
 from tests.proc import cpu_seconds, descendants, wait_until
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -46,12 +56,6 @@ def page(app_url, request):
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
         browser.close()
-
-
-def settle(page) -> None:
-    """Wait until Streamlit's rerun is over (its status widget detaches)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
 
 
 def snapshot(page, name: str) -> None:
@@ -411,7 +415,7 @@ def test_paper_page_reruns_a_small_version_live():
                 page.goto(f"http://127.0.0.1:{port}/paper")
                 page.get_by_role("heading", name="The paper, reproduced").wait_for()
                 settle(page)
-                page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
+                open_section(page, "Tables 1 and 2: synthetic steps")
                 # Table 1's synthetic rerun, the quickest (Streamlit marks a keyed element with class st-key-<key>).
                 rerun = page.locator(".st-key-paper-rerun-table1_synthetic")
                 rerun.get_by_role("button", name="Rerun a small version").click()

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dilate_core import paper
 from dilate_core.sweep import Sweep, paper_model, reduced, spread
 from explorer import charts, keys
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, start_server, stop_server
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, open_section, start_server, stop_server
 
 APP = "../app.py"
 
@@ -90,8 +90,9 @@ def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding():
     at.run()
     assert not at.exception, at.exception
     titles = [h.value for h in at.header]
-    assert titles[:2] == ["The paper's claims at a glance", "ECG5000: what reproduces, and why"]
-    assert {e.title for e in paper.EXPERIMENTS} <= set(titles)
+    assert titles == ["The paper's claims at a glance", "ECG5000: what reproduces, and why", "Every experiment"]
+    assert {e.title for e in paper.EXPERIMENTS} <= {e.label for e in at.expander}
+    assert len(at.get("plotly_chart")) == 0  # every experiment's section closed: none of its charts is made
     glance = at.dataframe[0].value
     claims = pd.read_csv(paper.CLAIMS_CSV)
     assert len(glance) == len(claims.groupby(["experiment", "model"]))
@@ -106,6 +107,9 @@ def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding():
             .loc["dilate_mse_on_tdi", "holds"]
         ]
     )
+    for name in [e.name for e in paper.EXPERIMENTS] + ["figure5a"]:
+        at.session_state[f"paper.open.{name}"] = True  # every section opened
+    at.run()
     assert len(at.get("plotly_chart")) >= len(paper.EXPERIMENTS) + 1  # every experiment's, and Figure 5(a)
     assert any("Welch's two-sided t-test" in m.value for m in at.markdown)
     # A small Figure 5(b) trains several alphas, and every button is disabled while it runs.
@@ -129,6 +133,7 @@ def test_a_summary_says_how_it_judges_and_counts_only_table_1s_metrics(name):
     assert int(header[1]) == 18  # 2 models x 3 losses x 3 metrics: no ramp or Hausdorff row
 
 
+SECTIONS = [e.title for e in paper.EXPERIMENTS] + ["Figure 5(a): the custom backward against autograd"]
 SCREENSHOT_PARTS = {
     "ecg": "ECG5000: what reproduces, and why",
     "table1": "Tables 1 and 2: ECG5000",
@@ -152,15 +157,18 @@ def test_the_paper_page_in_a_browser_draws_the_claims_and_the_charts_light_dark_
                 page.set_default_timeout(120_000)
                 page.goto(f"http://127.0.0.1:{port}/paper")
                 page.get_by_role("heading", name="The paper's claims at a glance").wait_for()
-                page.get_by_role("heading", name="Figure 5(a): the custom backward against autograd").wait_for()
                 page.locator('[data-testid="stDataFrame"]').first.wait_for()
+                for section in SECTIONS:  # each opened as a reader does; its charts are drawn then
+                    open_section(page, section)
                 charts_drawn = page.locator(".js-plotly-plot .main-svg")
                 charts_drawn.nth(len(paper.EXPERIMENTS)).wait_for()  # every experiment's chart, and Figure 5(a)'s
                 assert page.locator(".js-plotly-plot").count() >= len(paper.EXPERIMENTS) + 1
                 page.wait_for_timeout(1500)  # the last charts' layout
                 page.screenshot(path=str(ARTIFACTS / f"paper-{name}.png"))
                 for part, heading in SCREENSHOT_PARTS.items():  # the page scrolls inside Streamlit's main block
-                    page.get_by_role("heading", name=heading).scroll_into_view_if_needed()
+                    page.locator("summary, h2").filter(
+                        has=page.get_by_text(heading, exact=True)
+                    ).first.scroll_into_view_if_needed()
                     page.wait_for_timeout(500)
                     page.screenshot(path=str(ARTIFACTS / f"paper-{name}-{part}.png"))
                 page.close()
