@@ -5,9 +5,12 @@ those models on a few batches of synthetic series and times an epoch and an eval
 is then that cost scaled by its series and their length: an epoch's work grows as the series
 times their length (the batches, each step along the series), and so does an evaluation's over
 the test series. Measured in the server process, while it serves pages: an estimate, which the
-live view replaces with the run's own epoch times once it trains.
+live view replaces with the run's own epoch times once it trains. A calibration made while the
+server is busy (a fresh server compiles and starts its workers) can be far off, so each finished
+run's own pace replaces it for the runs like it that follow (`learn`).
 """
 
+import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +34,12 @@ class Calibration:
 
 _lock = threading.Lock()
 _calibrations: dict[tuple, Calibration] = {}
+_paces: dict[tuple, float] = {}  # training seconds per series-step, as the last finished run of its kind trained
+
+
+def _kind(config: Config) -> tuple:
+    """What a run's pace depends on besides its data's size."""
+    return (config.model, config.hidden, config.batch_size, tuple(config.losses), config.parallel)
 
 
 def calibration(config: Config) -> Calibration:
@@ -71,12 +80,27 @@ def _measure(config: Config, batch: int) -> Calibration:
     return Calibration(train=epoch / steps, test=test / steps)
 
 
+def learn(config: Config, dataset, reports: list[dict]) -> None:
+    """Keep a finished run's pace for the estimates of runs of its kind: the median of its epochs'
+    training seconds (their evaluations apart; its first epoch, with torch's first-use costs, left
+    out) per series-step of `dataset`. A run of one trained epoch teaches nothing."""
+    trained = [report for report in reports if report["train"]][1:]
+    if not trained:
+        return
+    seconds = statistics.median(report["seconds"] - report["timing"].get("eval", 0.0) for report in trained)
+    with _lock:
+        _paces[_kind(config)] = seconds / (len(dataset.train_x) * (dataset.n_input + dataset.n_output))
+
+
 def estimate(config: Config, dataset, epochs: int) -> float:
-    """Expected seconds of `epochs` epochs of `config` on `dataset`, evaluations and start included."""
+    """Expected seconds of `epochs` epochs of `config` on `dataset`, evaluations and start included:
+    at the pace of the last finished run of its kind, else at its calibration's."""
     unit = calibration(config)
+    with _lock:
+        pace = _paces.get(_kind(config), unit.train)
     length = dataset.n_input + dataset.n_output
     evaluations = epochs // config.eval_every + 1  # and after the first epoch
-    train = epochs * unit.train * len(dataset.train_x) * length
+    train = epochs * pace * len(dataset.train_x) * length
     test = evaluations * unit.test * len(dataset.test_x) * length
     return START_SECONDS + train + test
 

@@ -318,7 +318,8 @@ class JobPool:
     Limits: `max_queued_per_owner` unfinished jobs per session, `max_queued` unfinished jobs in
     all, `memory_mb` of address space per job process (None: no limit), `max_job_seconds` per job
     (None: no limit): a job predicted to take longer is refused, one that runs longer is stopped.
-    `estimate(config, dataset, epochs)` predicts a job's seconds (or None when it cannot tell).
+    `estimate(config, dataset, epochs)` predicts a job's seconds (or None when it cannot tell);
+    `learn(config, dataset, reports)` is told each job that ends, done or stopped, with its reports.
     """
 
     def __init__(
@@ -331,11 +332,12 @@ class JobPool:
         launcher=None,
         max_job_seconds: float | None = None,
         estimate=None,
+        learn=None,
     ):
         self.workers = worker_count(workers)
         self.threads_per_worker = threads_per_worker
         self.max_queued_per_owner, self.max_queued, self.memory_mb = max_queued_per_owner, max_queued, memory_mb
-        self.max_job_seconds, self._estimate = max_job_seconds, estimate
+        self.max_job_seconds, self._estimate, self._learn = max_job_seconds, estimate, learn
         self._launcher = launcher or LocalLauncher()
         self._jobs: dict[int, Job] = {}
         self._waiting: deque[Job] = deque()
@@ -487,6 +489,8 @@ class JobPool:
             elif kind == "finished":
                 job.checkpoint = payload
                 job.state = STOPPED if job._stop.is_set() else DONE
+                if self._learn is not None:
+                    self._learn(job.config, job._spec.dataset, job.reports)
             else:
                 job.state = FAILED
                 job.error, job.traceback = payload

@@ -85,6 +85,7 @@ def job_pool() -> JobPool:
         launcher=launcher,
         max_job_seconds=bounds.max_job_seconds or None,
         estimate=_estimate,
+        learn=cost.learn,
     )
 
 

@@ -231,6 +231,30 @@ def test_a_running_job_past_its_budget_stops_as_stop_would_and_keeps_its_results
         budgeted.shutdown()
 
 
+def test_every_job_that_ends_done_or_stopped_is_told_with_its_reports_and_a_failed_one_is_not():
+    told = []
+    pool = JobPool(
+        workers=1,
+        launcher=LocalLauncher(spares=0),
+        learn=lambda config, dataset, reports: told.append((config, dataset, [r["epoch"] for r in reports])),
+    )
+    try:
+        done = wait(pool, pool.submit("una", CONFIG, DATA, epochs=2), FINAL_STATES)
+        assert done.state == DONE and told == [(CONFIG, DATA, [0, 1, 2])]
+        stopped = pool.submit("una", CONFIG, DATA, epochs=100_000)
+        wait(pool, stopped, (RUNNING,))
+        wait_until(lambda: pool.poll(stopped).epoch >= 1, 60)
+        pool.stop("una", stopped.id)
+        wait(pool, stopped, FINAL_STATES)
+        assert stopped.state == STOPPED and told[1][2] == [r["epoch"] for r in stopped.reports]
+        broken = make_synthetic(30)
+        broken.test_y = broken.test_y[:5]  # inconsistent data: the evaluation fails inside the worker
+        failed = wait(pool, pool.submit("una", CONFIG, broken, epochs=2), FINAL_STATES)
+        assert failed.state == FAILED and len(told) == 2
+    finally:
+        pool.shutdown()
+
+
 def test_a_queued_job_learns_its_expected_wait_from_the_jobs_ahead_of_it():
     predicted = 50.0
     pool = JobPool(
