@@ -34,7 +34,10 @@ class Calibration:
 
 _lock = threading.Lock()
 _calibrations: dict[tuple, Calibration] = {}
-_paces: dict[tuple, float] = {}  # training seconds per series-step, as the last finished run of its kind trained
+# training seconds per series-step, as the last finished run of its kind trained; a lock of its own,
+# so that the job pool's thread, which tells `learn`, never waits for a calibration
+_paces_lock = threading.Lock()
+_paces: dict[tuple, float] = {}
 
 
 def _kind(config: Config) -> tuple:
@@ -88,7 +91,7 @@ def learn(config: Config, dataset, reports: list[dict]) -> None:
     if not trained:
         return
     seconds = statistics.median(report["seconds"] - report["timing"].get("eval", 0.0) for report in trained)
-    with _lock:
+    with _paces_lock:
         _paces[_kind(config)] = seconds / (len(dataset.train_x) * (dataset.n_input + dataset.n_output))
 
 
@@ -96,7 +99,7 @@ def estimate(config: Config, dataset, epochs: int) -> float:
     """Expected seconds of `epochs` epochs of `config` on `dataset`, evaluations and start included:
     at the pace of the last finished run of its kind, else at its calibration's."""
     unit = calibration(config)
-    with _lock:
+    with _paces_lock:
         pace = _paces.get(_kind(config), unit.train)
     length = dataset.n_input + dataset.n_output
     evaluations = epochs // config.eval_every + 1  # and after the first epoch
