@@ -16,15 +16,13 @@ from explorer.widget_specs import widget_for
 
 # The Train page's settings, as its form shows them (the losses across the form, where every chosen
 # one's tag fits, then three columns), and as a run's link carries them.
-TRAIN_FORM = (
-    ("losses",),
-    (
-        ("epochs", "batch_size", "lr", "patience"),
-        ("alpha", "gamma", "eval_every", "mse_warmup"),
-        ("model", "hidden", "select_on_validation"),
-    ),
+TRAIN_ACROSS = ("losses",)
+TRAIN_COLUMNS = (
+    ("epochs", "batch_size", "lr", "patience"),
+    ("alpha", "gamma", "eval_every", "mse_warmup"),
+    ("model", "hidden", "select_on_validation"),
 )
-TRAIN_SETTINGS = TRAIN_FORM[0] + tuple(name for names in TRAIN_FORM[1] for name in names)
+TRAIN_SETTINGS = TRAIN_ACROSS + tuple(name for names in TRAIN_COLUMNS for name in names)
 # The paper trains with early stopping up to 1000 epochs (its published code: 500). At the app's
 # default 100, DILATE's forecasts of the synthetic steps are partly flat (a quarter of them on the
 # default data, seed 0) and worse than MSE's on DTW; a run shorter than this gets a word on it.

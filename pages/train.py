@@ -19,7 +19,6 @@ require_app_frame()
 LIVE_REFRESH_S = 1.0  # how often the live view of a run looks for new reports
 FIRST_REPORT_WAIT_S = 0.75  # how long one look waits for the first report of a run handed to a worker
 
-FORM = finished.TRAIN_FORM
 
 st.title("Train")
 dataset = st.session_state.get(keys.DATA)
@@ -34,9 +33,8 @@ job = server.current_job()
 busy = job is not None and job.state not in FINAL_STATES
 
 with st.form("train.settings"):
-    across, columns = FORM
-    values = {name: setting_input(SETTINGS[name], "train", bounds) for name in across}
-    for column, names in zip(st.columns(len(columns)), columns, strict=True):
+    values = {name: setting_input(SETTINGS[name], "train", bounds) for name in finished.TRAIN_ACROSS}
+    for column, names in zip(st.columns(len(finished.TRAIN_COLUMNS)), finished.TRAIN_COLUMNS, strict=True):
         with column:
             for name in names:
                 values[name] = setting_input(SETTINGS[name], "train", bounds)

@@ -347,6 +347,15 @@ def test_the_server_begins_compiling_before_its_first_visit_and_every_page_share
     assert len(began) == 1 and len(served) == 1 and began[0] < served[0], log
 
 
+def metric_changed(page, name: str, before: str) -> None:
+    """Wait until the metric named `name` shows other than `before` (its text then)."""
+    page.wait_for_function(
+        "([name, before]) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
+        ".some(m => m.innerText.includes(name) && m.innerText !== before)",
+        arg=[name, before],
+    )
+
+
 def test_playground_responds_to_the_shift_slider(page):
     open_page(page, "Loss playground")
     page.locator(CHART).nth(4).wait_for()
@@ -356,19 +365,7 @@ def test_playground_responds_to_the_shift_slider(page):
     slider.focus()
     page.keyboard.press("End")  # from 3 to 10 steps late
     page.wait_for_url(re.compile(r"shift=10"))
-    page.wait_for_function(
-        "(before) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
-        ".some(m => m.innerText.includes('temporal') && m.innerText !== before)",
-        arg=before,
-    )
-
-
-def metric_changed(page, name: str, before: str) -> None:
-    page.wait_for_function(
-        "([name, before]) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
-        ".some(m => m.innerText.includes(name) && m.innerText !== before)",
-        arg=[name, before],
-    )
+    metric_changed(page, "temporal", before)
 
 
 def test_a_forecast_drawn_by_hand_is_scored_and_a_cleared_value_is_named_and_ignored(page):
@@ -377,7 +374,7 @@ def test_a_forecast_drawn_by_hand_is_scored_and_a_cleared_value_is_named_and_ign
     assert page.locator('[data-testid="stDataFrame"]').count() == 0  # closed, its table is not built
     mse = page.locator('[data-testid="stMetric"]').filter(has_text="MSE")
     made = mse.inner_text()
-    page.get_by_text("Draw the forecast by hand").click()
+    open_section(page, "Draw the forecast by hand: edit its values")
     grid = page.locator('[data-testid="stDataFrame"]')
     grid.locator("canvas").first.wait_for()
     page.wait_for_timeout(1000)  # the grid takes its size before it takes clicks
