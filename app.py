@@ -7,7 +7,7 @@ from explorer.jobs import FINAL_STATES
 
 RUN_STATUS_REFRESH_S = 2.0  # how often the sidebar's status looks at a run that trains
 
-# The kernel groups (dilate_core.KERNEL_GROUPS) each page calls, compiled first when it is opened;
+# The kernel groups (explorer.kernel_plan.KERNEL_GROUPS) each page calls, compiled first when it is opened;
 # the page waits for them where it first calls them, and pages not listed never wait.
 PAGE_KERNELS = {
     "Overview": ("scores",),

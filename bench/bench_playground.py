@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from dilate_core import playground
 from dilate_core.losses import dilate_loss, soft_dtw_divergence
+from dilate_lab import playground
 
 
 def median_seconds(function, repeats: int) -> float:

@@ -14,7 +14,7 @@ import statistics
 import tempfile
 import time
 
-from dilate_core.sweep import LocalExecutor, RayExecutor, Store, Sweep, run_sweep
+from dilate_lab.sweep import LocalExecutor, RayExecutor, Store, Sweep, run_sweep
 
 
 def timed(plan: Sweep, executor) -> tuple[float, list[dict]]:

@@ -16,8 +16,8 @@ import time
 import torch
 
 import dilate_core
-from dilate_core.settings import LOSSES
-from dilate_core.train import Config, Trainer, load_dataset
+from dilate_lab.settings import LOSSES
+from dilate_lab.train import Config, Trainer, load_dataset
 
 PHASES = ("forward", "loss", "backward", "optimizer", "eval")
 

@@ -18,9 +18,9 @@ import argparse
 import numpy as np
 import torch
 
-from dilate_core.data import load_ecg5000
 from dilate_core.losses import dilate_loss
-from dilate_core.model import build_model
+from dilate_lab.data import load_ecg5000
+from dilate_lab.model import build_model
 
 ALPHA, GAMMA, LR, BATCH = 0.5, 0.01, 1e-3, 100
 

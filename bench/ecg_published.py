@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from dilate_core import paper
-from dilate_core.data import load_ecg5000
 from dilate_core.metrics import evaluate
-from dilate_core.train import validation_split
+from dilate_lab import paper
+from dilate_lab.data import load_ecg5000
+from dilate_lab.train import validation_split
 
 ALPHA, GAMMA, LR, BATCH, HIDDEN, FC_UNITS = 0.5, 0.01, 1e-3, 100, 128, 16  # the published main.py's
 OUT = paper.RESULTS / "ecg_published" / "ecg_published.csv"

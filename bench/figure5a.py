@@ -21,7 +21,7 @@ import torch
 
 import dilate_core
 from dilate_core.losses import _omega, cost_matrix, dilate_loss
-from dilate_core.paper import FIGURE5A_SPEEDUPS, RESULTS
+from dilate_lab.paper import FIGURE5A_SPEEDUPS, RESULTS
 
 ALPHA, GAMMA, BATCH = 0.5, 0.01, 100
 LENGTHS = (5, 10, 20, 30, 50, 75, 100)

@@ -1,5 +1,5 @@
 """dilate_core: soft-DTW and the DILATE loss (Le Guen & Thome, NeurIPS 2019) for PyTorch, with
-the metrics, data, model and training of DILATE Explorer.
+the paper's metrics and its synthetic benchmark data.
 
     from dilate_core import DILATELoss
     loss_fn = DILATELoss(alpha=0.5, gamma=0.01)  # loss_fn(pred, target), (B, N, d) tensors
@@ -13,7 +13,7 @@ import torch
 
 from dilate_core.threads import set_kernel_threads
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["DILATELoss", "SoftDTWLoss", "__version__", "set_kernel_threads", "warmup"]
 
 _LAZY = {"DILATELoss": "dilate_core.modules", "SoftDTWLoss": "dilate_core.modules"}
@@ -28,87 +28,26 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'dilate_core' has no attribute {name!r}")
 
 
-# The compile plan: each group names what one use needs compiled, in the order the app needs
-# them (a page's scores first, training's float32 kernels in the workers, the paper's evaluation;
-# last, float64 series through the fused kernels, which the app never calls).
-# `warmup(group)` compiles a group's kernels (or loads them from numba's disk cache) by calling
-# them on tiny inputs, so each specialisation is exactly the one a real call uses.
-KERNEL_GROUPS = ("scores", "gradients", "alignments", "training", "evaluation", "float64")
+def warmup(dtypes=(torch.float32, torch.float64)) -> None:
+    """Compile every numba kernel the library calls for series of each dtype in `dtypes`, or load
+    them from numba's disk cache (`NUMBA_CACHE_DIR`, else `__pycache__` beside the package).
 
-
-def _series(n: int, dtype: torch.dtype, grad: bool = False) -> torch.Tensor:
-    return torch.rand(2, n, 1, dtype=dtype, requires_grad=grad)  # (B, N, d)
-
-
-def _scores() -> None:
-    """float64 loss values and the paper's metrics as the app's pages compute them, on the cost
-    matrix (`playground.BACKEND`): the Overview's scorecard, the playground's numbers."""
-    from dilate_core import metrics, playground
-
-    target = torch.rand(4).numpy()
-    playground.losses(torch.rand(2, 4).numpy(), target)
-    metrics.per_series(_series(3, torch.float64), _series(4, torch.float64))  # exact DTW, float64 whatever the input
-
-
-def _gradients() -> None:
-    """float64 gradients of every loss of the playground, on the cost matrix: its bars."""
-    from dilate_core import playground
-
-    playground.gradients(torch.rand(4).numpy(), torch.rand(4).numpy())
-
-
-def _alignments() -> None:
-    """The soft path map of a float64 cost matrix: the playground's and Alignments' maps."""
-    from dilate_core import losses
-
-    losses.soft_alignment(losses.cost_matrix(_series(4, torch.float64), _series(3, torch.float64)), 0.1)
-
-
-def _training() -> None:
-    """float32 losses and gradients as training calls them (soft-DTW on cost matrices for DILATE_t)."""
-    from dilate_core import losses
-
-    pred, target = _series(3, torch.float32, grad=True), _series(4, torch.float32)
-    loss, _, _ = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
-    divergence = losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()
-    (loss + divergence + losses.dilate_t_loss(pred, target, gamma=0.1)).backward()
-
-
-def _evaluation() -> None:
-    """The cost-matrix sweeps' second derivative (soft_alignment's backward) from both dtypes,
-    and Table 2's swinging door."""
+    It calls every loss forward and backward, the cost-matrix sweeps (`backend="matrix"`,
+    `soft_dtw`, `soft_alignment` and its derivative) and the metrics on tiny series, so that each
+    specialisation compiled is exactly the one a real call uses. Run it once per environment (a
+    container image's build, each node of a cluster) and the first real call starts at once.
+    """
     from dilate_core import losses, metrics
 
-    for dtype in (torch.float32, torch.float64):
-        D = losses.cost_matrix(_series(4, dtype), _series(3, dtype, grad=True))
-        values = losses.soft_dtw(D, 0.1)
-        alignment = losses.soft_alignment(D, 0.1)
-        (values.sum() + alignment.square().sum()).backward()
+    for dtype in dtypes:
+        pred = torch.rand(2, 3, 1, dtype=dtype, requires_grad=True)  # (B, M, d)
+        target = torch.rand(2, 4, 1, dtype=dtype)  # (B, N, d)
+        total = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)[0]
+        total = total + losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1, backend="matrix")[0]
+        total = total + losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()
+        total = total + losses.dilate_t_loss(pred, target, gamma=0.1)
+        D = losses.cost_matrix(target, pred)  # (B, N, M)
+        total = total + losses.soft_dtw(D, 0.1).sum() + losses.soft_alignment(D, 0.1).square().sum()
+        total.backward()
+        metrics.evaluate(pred.detach(), target)
     metrics.swinging_door(torch.rand(2, 5).numpy())
-
-
-def _float64() -> None:
-    """float64 series through the fused kernels, the losses' default on the CPU (the app's pages
-    use the cost matrix instead, and its jobs train in float32): values and gradients."""
-    from dilate_core import losses
-
-    pred, target = _series(3, torch.float64, grad=True), _series(4, torch.float64)
-    loss, _, _ = losses.dilate_loss(pred, target, alpha=0.5, gamma=0.1)
-    (loss + losses.soft_dtw_divergence(pred, target, gamma=0.1).sum()).backward()
-
-
-_WARMERS = {
-    "scores": _scores,
-    "gradients": _gradients,
-    "alignments": _alignments,
-    "training": _training,
-    "evaluation": _evaluation,
-    "float64": _float64,
-}
-
-
-def warmup(groups=KERNEL_GROUPS) -> None:
-    """Compile the numba kernels of each group in `groups` (default: every kernel), or load
-    them from the on-disk cache, on tiny inputs, in the order given. See KERNEL_GROUPS."""
-    for group in groups:
-        _WARMERS[group]()

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from dilate_core import paper
-from dilate_core.playground import NO_GRADIENT
-from dilate_core.settings import LOSS_LABELS as LABELS
+from dilate_lab import paper
+from dilate_lab.playground import NO_GRADIENT
+from dilate_lab.settings import LOSS_LABELS as LABELS
 
 COLOURS = {
     "mse": "#1f77b4",

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from dilate_core.data import make_synthetic
-from dilate_core.train import Config, Trainer
+from dilate_lab.train import Config, Trainer
 
 CALIBRATION_LENGTH = (20, 20)  # input and output steps of the calibration's series
 CALIBRATION_BATCHES = 2  # batches per timed epoch

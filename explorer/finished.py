@@ -8,8 +8,8 @@ Runs stay private to the session that started them; a link carries the data and 
 import numpy as np
 import streamlit as st
 
-from dilate_core.settings import SETTINGS
-from dilate_core.sources import SOURCES, data_settings
+from dilate_lab.settings import SETTINGS
+from dilate_lab.sources import SOURCES, data_settings
 from explorer import keys, links, loaders, scoring, server
 from explorer.jobs import FINAL_STATES
 from explorer.widget_specs import widget_for

@@ -20,9 +20,10 @@ import traceback
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
-from dilate_core._spawn import bare_main
 from dilate_core.data import Dataset
-from dilate_core.train import Config
+from dilate_lab._spawn import bare_main
+from dilate_lab.train import Config
+from explorer import kernel_plan
 from explorer.cost import duration_text
 from explorer.limits import worker_count
 
@@ -93,15 +94,14 @@ def run_job(spec: JobSpec) -> None:
             if held > limit:
                 raise MemoryError(f"loading torch and the kernels alone takes {held / 2**20:.0f} MB")
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        import dilate_core  # imported here: the process is spawned fresh
-        from dilate_core.threads import pin_threads
-        from dilate_core.train import Trainer
+        from dilate_core.threads import pin_threads  # imported here: the process is spawned fresh
+        from dilate_lab.train import Trainer
 
         threads = spec.threads
         # Both pools of threads, torch's and numba's: with numba at its default (every core) in each of
         # several jobs, their idle threads spin against each other and an epoch takes 10-20 times longer.
         pin_threads(threads)
-        dilate_core.warmup(TRAINING_KERNELS)
+        kernel_plan.warm(TRAINING_KERNELS)
         if spec.checkpoint is None:
             trainer = Trainer(Config.from_dict(spec.config), spec.dataset)
         else:
@@ -133,11 +133,10 @@ def wait_for_a_job(connection) -> None:
     (or end on None or a closed pipe). Spares spend the seconds of a cold start before a visitor
     presses Start, not after."""
     _lower_priority()
-    import dilate_core
     from dilate_core.data import make_synthetic
-    from dilate_core.train import Trainer
+    from dilate_lab.train import Trainer
 
-    dilate_core.warmup(TRAINING_KERNELS)
+    kernel_plan.warm(TRAINING_KERNELS)
     # One tiny epoch pays for what torch initialises on first use (the first Adam alone takes a second).
     tiny = Config(n_series=4, batch_size=4, hidden=4, epochs=1, n_preview=0)
     list(Trainer(tiny, make_synthetic(4, tiny.n_input, tiny.n_output)).run())

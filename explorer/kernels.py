@@ -1,6 +1,6 @@
 """The server's numba kernels, compiled in the background in the order pages need them.
 
-A child process compiles one group of `dilate_core.KERNEL_GROUPS` at a time into numba's disk
+A child process compiles one group of `explorer.kernel_plan.KERNEL_GROUPS` at a time into numba's disk
 cache (using a core the web server does not wait on); this process then loads that group from
 the cache, a fraction of a second. A page asks for the groups it needs: they go to the front of
 the queue, and the page waits only for them. Pages that need no kernel never wait.
@@ -12,15 +12,13 @@ import os
 import threading
 import time
 
-import dilate_core
-from dilate_core._spawn import bare_main
+from dilate_lab._spawn import bare_main
+from explorer import kernel_plan
 
 log = logging.getLogger(__name__)
 
 COMPILER_NICENESS = 5  # below the web server, above the training jobs
-# The groups the app calls: all but float64 series through the fused kernels (half a minute of
-# compiling), which no page and no job calls: the pages score on the cost matrix, jobs train in float32.
-APP_GROUPS = tuple(group for group in dilate_core.KERNEL_GROUPS if group != "float64")
+APP_GROUPS = kernel_plan.KERNEL_GROUPS  # every group the app calls, in the order it needs them
 
 
 def _compile_in_child(connection) -> None:
@@ -33,7 +31,7 @@ def _compile_in_child(connection) -> None:
             return
         if group is None:
             return
-        dilate_core.warmup((group,))
+        kernel_plan.warm((group,))
         connection.send(group)
 
 
@@ -120,7 +118,7 @@ class Compiler:
                     log.warning("the kernel compiler's process ended (exit code %s); compiling here", child.exitcode)
                     child = None
             try:
-                dilate_core.warmup((group,))  # loads from the disk cache, or compiles here
+                kernel_plan.warm((group,))  # loads from the disk cache, or compiles here
             except Exception:
                 log.exception("compiling the kernel group %r failed", group)
             self.seconds[group] = time.perf_counter() - began

@@ -4,9 +4,9 @@ import io
 
 import streamlit as st
 
-from dilate_core import data
-from dilate_core.sources import SOURCES
-from dilate_core.train import Trainer
+from dilate_lab import data
+from dilate_lab.sources import SOURCES
+from dilate_lab.train import Trainer
 from explorer.server import limits
 
 

@@ -41,14 +41,14 @@ def compiler() -> Compiler:
 def _after_the_kernels() -> None:
     """The live charts' plotly code loaded, and the Train form's expected duration calibrated for
     its default settings (a second of training in this process, which a first Train visit waited for)."""
-    from dilate_core.train import Config
+    from dilate_lab.train import Config
 
     charts.warmup()
     cost.calibration(Config())
 
 
 def kernels(*groups: str) -> None:
-    """Wait for the kernel groups a page needs next (dilate_core.KERNEL_GROUPS), behind a spinner
+    """Wait for the kernel groups a page needs next (explorer.kernel_plan.KERNEL_GROUPS), behind a spinner
     only when they are not ready yet: a fresh server's first visit of such a page."""
     if compiler().ready(groups):
         return
@@ -97,7 +97,7 @@ def _estimate(config, dataset, epochs: int) -> float:
 def expected_duration(values: dict, dataset) -> str | None:
     """A sentence for the Train form: how long a run of these settings should take here, and the
     server's limit; None when the settings do not make a run."""
-    from dilate_core.train import Config
+    from dilate_lab.train import Config
 
     try:
         config = Config(**((st.session_state.get(keys.DATA_SETTINGS) or {}) | values))

@@ -1,6 +1,6 @@
 """How the app offers each setting: a Streamlit widget kind, its label and its range.
 
-The settings themselves (type, default, bounds, help) are the core's (`dilate_core.settings`);
+The settings themselves (type, default, bounds, help) are the core's (`dilate_lab.settings`);
 this table only says how a page shows them. Where a widget's range is narrower than the
 setting's, the widget's range is what a visitor may pick; `limit` names the server limit (a
 field of `explorer.limits.Limits`) that caps it further.
@@ -8,7 +8,7 @@ field of `explorer.limits.Limits`) that caps it further.
 
 from dataclasses import dataclass
 
-from dilate_core.settings import GAMMAS
+from dilate_lab.settings import GAMMAS
 
 RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # Adam learning rates offered
 HIDDEN = (16, 32, 64, 128, 256)  # hidden units offered

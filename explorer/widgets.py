@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dilate_core.settings import LOSS_LABELS, Setting
+from dilate_lab.settings import LOSS_LABELS, Setting
 from explorer import links
 from explorer.limits import Limits
 from explorer.widget_specs import Widget, widget_for

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dilate_core import paper
 from dilate_core.metrics import FLAT_FRACTION, alignment_views, flatness
-from dilate_core.settings import GAMMAS, LOSS_LABELS
-from dilate_core.train import preview_indices
+from dilate_lab import paper
+from dilate_lab.settings import GAMMAS, LOSS_LABELS
+from dilate_lab.train import preview_indices
 from explorer import charts, finished, links, server
 from explorer.frame import require_app_frame
 from explorer.jobs import FINAL_STATES

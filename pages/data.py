@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dilate_core.sources import SOURCES, data_settings
+from dilate_lab.sources import SOURCES, data_settings
 from explorer import charts, keys, links, loaders, server
 from explorer.frame import require_app_frame
 from explorer.widgets import setting_input

@@ -3,7 +3,7 @@ forecast, and the paper's claims in brief."""
 
 import streamlit as st
 
-from dilate_core import playground
+from dilate_lab import playground
 from explorer import charts, server
 from explorer.frame import require_app_frame
 

@@ -5,11 +5,11 @@ version of any of them to watch live, under its button."""
 import pandas as pd
 import streamlit as st
 
-from dilate_core import paper
-from dilate_core.settings import LOSS_LABELS
-from dilate_core.sources import SOURCES
-from dilate_core.sweep import CLAIMS, Sweep, pace, paper_model, reduced, spread, stored_rows
-from dilate_core.train import Config
+from dilate_lab import paper
+from dilate_lab.settings import LOSS_LABELS
+from dilate_lab.sources import SOURCES
+from dilate_lab.sweep import CLAIMS, Sweep, pace, paper_model, reduced, spread, stored_rows
+from dilate_lab.train import Config
 from explorer import charts, keys, loaders, server
 from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, LimitError
@@ -24,7 +24,7 @@ CLAIM_BY_NAME = {claim.name: claim for claim in CLAIMS}
 st.title("The paper, reproduced")
 st.markdown(
     "Each experiment of the paper's evaluation is a sweep file under `sweeps/`, run through "
-    "`python -m dilate_core sweep` (locally or on a Ray cluster); its committed results are below. Ours are judged "
+    "`python -m dilate_lab sweep` (locally or on a Ray cluster); its committed results are below. Ours are judged "
     "against the paper's values as the paper compares: **Welch's two-sided t-test at 0.05** of our mean ± std over "
     "our runs against its mean ± std over its 10 runs, *consistent* when p ≥ 0.05, else *differs*. The ramp score "
     "and the Hausdorff distance use our own parameters (the paper's are in a supplementary that is not shipped), "
@@ -209,7 +209,7 @@ def experiment_section(experiment: paper.Experiment) -> None:
 def experiment_body(experiment: paper.Experiment, running_here: bool) -> None:
     st.markdown(experiment.text)
     summary = experiment.results / "summary.md"
-    command = f"python -m dilate_core sweep {experiment.sweep_file.relative_to(paper.ROOT)}"
+    command = f"python -m dilate_lab sweep {experiment.sweep_file.relative_to(paper.ROOT)}"
     if summary.exists():
         first = summary.read_text().splitlines()[0].removeprefix("# Sweep: ")
         st.caption(

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dilate_core import playground
-from dilate_core.settings import GAMMAS
+from dilate_lab import playground
+from dilate_lab.settings import GAMMAS
 from explorer import charts, links, server
 from explorer.frame import require_app_frame
 

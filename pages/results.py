@@ -7,10 +7,10 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from dilate_core import paper
 from dilate_core.metrics import FLAT_FRACTION
-from dilate_core.settings import LOSS_LABELS
-from dilate_core.train import epochs_text
+from dilate_lab import paper
+from dilate_lab.settings import LOSS_LABELS
+from dilate_lab.train import epochs_text
 from explorer import charts, finished, server
 from explorer.frame import require_app_frame
 

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import streamlit as st
 
-from dilate_core import paper
 from dilate_core.metrics import FLAT_FRACTION, pooled_flatness
-from dilate_core.settings import LOSS_LABELS, SETTINGS
-from dilate_core.train import Config, epochs_text, preview_indices
+from dilate_lab import paper
+from dilate_lab.settings import LOSS_LABELS, SETTINGS
+from dilate_lab.train import Config, epochs_text, preview_indices
 from explorer import charts, cost, finished, keys, links, server
 from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError

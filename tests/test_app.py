@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dilate_core import paper
+from dilate_lab import paper
 from explorer import keys, loaders
 
 APP = "../app.py"
@@ -177,7 +177,7 @@ def test_playground_opens_on_gradients_that_push_and_follows_its_sliders(app):
 
 
 def test_the_playgrounds_curve_caption_follows_the_forecasts_shift(app):
-    from dilate_core import playground as pg
+    from dilate_lab import playground as pg
 
     def caption_and_expected(at, shift):
         d = pg.DEFAULTS
@@ -279,7 +279,7 @@ def test_paper_page_shows_every_experiment_and_reruns_a_small_version_live(app):
         at.session_state[f"paper.open.{name}"] = True  # every section opened
     at.run()
     for info in at.info:  # an experiment without committed results says how to run it
-        assert "python -m dilate_core sweep sweeps/" in info.value or "python -m bench.figure5a" in info.value
+        assert "python -m dilate_lab sweep sweeps/" in info.value or "python -m bench.figure5a" in info.value
     next(b for b in at.button if b.key == "paper.rerun.table1_synthetic").click().run()
     assert not at.exception
     # Queued as ordinary jobs, it shows its progress under the button; the browser test
@@ -429,7 +429,7 @@ def test_train_shows_its_whole_form_while_a_fresh_servers_training_kernels_compi
 
 
 def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(app, monkeypatch):
-    from dilate_core.train import Config
+    from dilate_lab.train import Config
     from explorer import server
     from explorer.jobs import FAILED, Job
 
@@ -448,7 +448,7 @@ def finished_run(monkeypatch):
     """A one-epoch run on 20 synthetic series, done, as every page's current run: (trainer, dataset, job)."""
     import explorer.finished
     from dilate_core.data import make_synthetic
-    from dilate_core.train import Config, Trainer
+    from dilate_lab.train import Config, Trainer
     from explorer.jobs import DONE, Job
 
     config = Config(n_series=20, batch_size=10, hidden=4, epochs=1, n_preview=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dilate_core import paper
+from dilate_lab import paper
 from explorer import charts
 
 FIGURE5B_SUMMARY = paper.RESULTS / "figure5b_alpha" / "summary.csv"

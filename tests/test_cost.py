@@ -4,7 +4,7 @@ of the last finished run of its kind."""
 import pytest
 
 from dilate_core.data import make_synthetic
-from dilate_core.train import Config
+from dilate_lab.train import Config
 from explorer import cost
 
 CONFIG = Config(losses=("mse",), hidden=8, batch_size=10, eval_every=1000)  # one evaluation in 0..999 epochs

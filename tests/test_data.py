@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from dilate_core.data import ASSETS, load_csv, load_ecg5000, load_etth1, make_synthetic, windows
+from dilate_lab.data import ASSETS, load_csv, load_ecg5000, load_etth1, make_synthetic, windows
 
 
 def test_synthetic_shapes_types_and_determinism():
@@ -113,7 +113,7 @@ def test_loaders_read_the_folder_they_are_given_and_say_where_the_data_are(tmp_p
 
 
 def test_assets_come_from_dilate_assets_when_it_is_set(tmp_path):
-    code = "from dilate_core import data; print(data.ASSETS)"
+    code = "from dilate_lab import data; print(data.ASSETS)"
     env = {**os.environ, "DILATE_ASSETS": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == str(tmp_path)
@@ -162,3 +162,11 @@ def test_csv_loader_reads_paths(tmp_path):
     path.write_text("value\n" + "\n".join(str(np.sin(i / 5)) for i in range(200)))
     data = load_csv(path, n_input=10, n_output=5, stride=5)
     assert data.train_x.shape[1:] == (10, 1)
+
+
+def test_a_csv_loader_without_pandas_says_what_to_install(monkeypatch):
+    from dilate_lab.data import load_csv
+
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match="pip install pandas"):
+        load_csv(b"a\n1\n2\n", 1, 1)

@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dilate_core.data import load_csv, make_synthetic
-from dilate_core.train import Config
+from dilate_lab.data import load_csv, make_synthetic
+from dilate_lab.train import Config
 from explorer.limits import Limits
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

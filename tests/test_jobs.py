@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dilate_core.data import make_synthetic
-from dilate_core.train import Config, Trainer
+from dilate_lab.train import Config, Trainer
 from explorer.jobs import (
     DONE,
     FAILED,

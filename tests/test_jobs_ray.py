@@ -7,7 +7,7 @@ import time
 import pytest
 
 from dilate_core.data import make_synthetic
-from dilate_core.train import Trainer
+from dilate_lab.train import Trainer
 from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, JobPool
 from tests.test_jobs import CONFIG, DATA, wait
 

@@ -226,11 +226,3 @@ def test_losses_metrics_and_synthetic_data_need_only_the_required_dependencies()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-3:] == ["['dtw',", "'mse',", "'tdi']"]
-
-
-def test_a_csv_loader_without_pandas_says_what_to_install(monkeypatch):
-    from dilate_core.data import load_csv
-
-    monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"dilate-core\[data\]"):
-        load_csv(b"a\n1\n2\n", 1, 1)

@@ -8,8 +8,8 @@ import pytest
 from playwright import sync_api as playwright
 from streamlit.testing.v1 import AppTest
 
-from dilate_core import paper
-from dilate_core.sweep import Sweep, paper_model, reduced, spread
+from dilate_lab import paper
+from dilate_lab.sweep import Sweep, paper_model, reduced, spread
 from explorer import charts, keys
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, open_section, start_server, stop_server
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from dilate_core import playground as pg
 from dilate_core.losses import dilate_loss
+from dilate_lab import playground as pg
 
 TARGET = pg.step_target(length=40, position=20, height=1.0, noise=0.0)
 

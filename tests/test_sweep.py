@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from dilate_core import sweep as sweeps
-from dilate_core.cli import main
-from dilate_core.settings import LOSSES
-from dilate_core.sweep import LocalExecutor, Store, Sweep, duration_text, run_sweep, stats, train_task, verdict
-from dilate_core.sweep.executors import error_text
-from dilate_core.sweep.summary import judge_claim
+from dilate_lab import sweep as sweeps
+from dilate_lab.cli import main
+from dilate_lab.settings import LOSSES
+from dilate_lab.sweep import LocalExecutor, Store, Sweep, duration_text, run_sweep, stats, train_task, verdict
+from dilate_lab.sweep.executors import error_text
+from dilate_lab.sweep.summary import judge_claim
 from tests.proc import alive, children, cpu_seconds, is_spawned_worker, wait_until
 
 TINY = {"n_series": 30, "hidden": 8, "batch_size": 15, "epochs": 2, "eval_every": 1, "n_preview": 0}
@@ -307,7 +307,7 @@ def test_cli_sweep_from_a_file_and_options(tmp_path, capsys):
     assert main(["sweep", str(spec), "--workers", "1", "--grid", "gamma", "0.05", "0.5", "--hidden", "4"]) == 0
     printed = capsys.readouterr().out
     assert "# Sweep: 4 of 4 runs done" in printed and "## alpha = 0.2, gamma = 0.5" in printed
-    assert f"Command: `python -m dilate_core sweep {spec} --workers 1 --grid gamma 0.05 0.5 --hidden 4`" in printed
+    assert f"Command: `python -m dilate_lab sweep {spec} --workers 1 --grid gamma 0.05 0.5 --hidden 4`" in printed
     rows = Store(tmp_path / "out").rows()
     assert {row["config"]["hidden"] for row in rows} == {4}  # the option overrides the file
     with pytest.raises(SystemExit):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dilate_core.sweep import RayExecutor, Store, Sweep, executor_from, run_sweep, train_task
+from dilate_lab.sweep import RayExecutor, Store, Sweep, executor_from, run_sweep, train_task
 
 pytestmark = pytest.mark.slow  # a Ray cluster
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from dilate_core.cli import main
-from dilate_core.config import BY_SOURCE
-from dilate_core.data import ASSETS, make_synthetic
-from dilate_core.model import build_model
-from dilate_core.settings import SETTINGS
-from dilate_core.train import Config, Trainer, load_dataset, validation_split
+from dilate_lab.cli import main
+from dilate_lab.config import BY_SOURCE
+from dilate_lab.data import ASSETS, make_synthetic
+from dilate_lab.model import build_model
+from dilate_lab.settings import SETTINGS
+from dilate_lab.train import Config, Trainer, load_dataset, validation_split
 
 TINY = {"n_series": 40, "batch_size": 16, "hidden": 16, "eval_every": 2, "n_preview": 3}
 
@@ -257,7 +257,7 @@ def test_cli_train_and_reproduce(tmp_path, capsys):
     assert main(arguments) == 0
     markdown = (tmp_path / "r" / "summary.md").read_text()
     assert markdown.startswith("# Sweep: 2 of 2 runs done")
-    assert f"Command: `python -m dilate_core {shlex.join(arguments)}`" in markdown.splitlines()
+    assert f"Command: `python -m dilate_lab {shlex.join(arguments)}`" in markdown.splitlines()
     assert "weights after the last epoch" in markdown and "lowest validation loss" in markdown
     table = (tmp_path / "r" / "summary.csv").read_text().splitlines()
     assert table[0] == "protocol,loss,metric,scale,runs,mean,std,paper_mean,paper_std,p_value,verdict,direction"
@@ -335,7 +335,7 @@ def test_a_saved_run_reloads_the_very_data_it_was_trained_on(tmp_path, settings)
 
 def test_importing_the_core_loads_no_part_of_the_app():
     code = (
-        "import sys, dilate_core, dilate_core.cli, dilate_core.train, dilate_core.playground, dilate_core.sources; "
+        "import sys, dilate_core, dilate_lab.cli, dilate_lab.train, dilate_lab.playground, dilate_lab.sources; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'explorer', 'pages', 'plotly')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

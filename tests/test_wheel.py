@@ -16,7 +16,7 @@ import dilate_core
 from dilate_core import _numba_cache
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_FOLDERS = {"app.py", "pages", "explorer", "bench", "tests", "results", "assets", "sweeps", "deploy", "views"}
+APP_FOLDERS = {"app.py", "pages", "explorer", "dilate_lab", "bench", "tests", "results", "assets", "sweeps", "deploy"}
 pytestmark = pytest.mark.slow  # builds and installs the wheel
 # Capabilities that let root write where permissions say no: dropped, root is held to them too.
 UNPRIVILEGED = ["--bounding-set=-dac_override,-dac_read_search,-fowner,-linux_immutable"]
@@ -62,7 +62,7 @@ def test_the_wheel_requires_ranges_of_torch_numpy_and_numba_only(wheel):
     assert all(not any(spec.operator == "==" for spec in specifier) for specifier in required.values())
     assert "2.13.0" in required["torch"] and "2.1.0" in required["torch"]  # the app's pin, and older ones
     extras = {str(r.marker).split('"')[1] for r in requirements if r.marker is not None}
-    assert extras == {"data", "metrics", "cli", "sweep", "app"}
+    assert extras == {"metrics"}
     assert "License-Expression: MIT" in metadata
 
 

@@ -4,8 +4,8 @@ from dataclasses import fields
 
 import pytest
 
-from dilate_core.settings import SETTINGS
-from dilate_core.sources import SOURCES
+from dilate_lab.settings import SETTINGS
+from dilate_lab.sources import SOURCES
 from explorer.limits import Limits
 from explorer.widget_specs import SOURCE_WIDGETS, WIDGETS, widget_for
 

@@ -1,6 +1,6 @@
 """Run alone (`python -m tests.warmup_check`), in a process whose numba cache may be empty: warm up
 the groups the app's server compiles, call everything the app, its training jobs and the sweeps'
-evaluation call; then warm up the rest and call what else the library offers. Prints as JSON
+evaluation call; then warm up the library (dilate_core.warmup) and call what else it offers. Prints as JSON
 which kernels warmup() left uncompiled and which specialisations the calls still had to compile."""
 
 import json
@@ -10,7 +10,9 @@ import torch
 from numba.core.dispatcher import Dispatcher
 
 import dilate_core
-from dilate_core import _fused, _kernels, losses, metrics, playground
+from dilate_core import _fused, _kernels, losses, metrics
+from dilate_lab import playground
+from explorer import kernel_plan
 from explorer.kernels import APP_GROUPS
 
 
@@ -64,7 +66,7 @@ def every_loss(dtype: torch.dtype) -> None:
 
 if __name__ == "__main__":
     before_warmup = {name: len(kernel.signatures) for name, kernel in kernels().items()}
-    dilate_core.warmup(APP_GROUPS)
+    kernel_plan.warm(APP_GROUPS)
     the_app_warmed = signatures()
     the_apps_uses()
     compiled_by_the_app = compiled_since(the_app_warmed)

@@ -11,12 +11,12 @@ assets/paper_tables_2_3.csv; they print the synthetic ramp score x10 and the res
 import csv
 from dataclasses import dataclass
 
-from dilate_core.data import ASSETS
+from dilate_lab.data import ASSETS
 
 ROOT = ASSETS.parent
 FIGURE5A_SPEEDUPS = {20: 20.0, 100: 35.0}  # k -> the custom backward's speed-up over autograd, as the paper reports
 SWEEPS, RESULTS = ROOT / "sweeps", ROOT / "results"  # an experiment's sweep file and its committed results
-CLAIMS_CSV = RESULTS / "claims.csv"  # every experiment's claims.csv in one table (dilate_core.sweep.summary)
+CLAIMS_CSV = RESULTS / "claims.csv"  # every experiment's claims.csv in one table (dilate_lab.sweep.summary)
 PUBLISHED_CSV = RESULTS / "ecg_published" / "ecg_published.csv"  # the authors' code on ECG5000 (bench.ecg_published)
 
 # The loss parameters every value of Tables 1-3 was trained with, and the losses that read each:

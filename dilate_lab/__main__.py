@@ -1,10 +1,10 @@
-"""`python -m dilate_core`: see dilate_core.cli."""
+"""`python -m dilate_lab`: see dilate_lab.cli."""
 
 import atexit
 import os
 import sys
 
-from dilate_core.cli import main
+from dilate_lab.cli import main
 
 code = main()
 if code == 130:

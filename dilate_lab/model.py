@@ -6,7 +6,7 @@ Both map inputs (B, n_input, d) to forecasts (B, n_output, d) for any batch size
 import torch
 from torch import nn
 
-from dilate_core.settings import MODELS
+from dilate_lab.settings import MODELS
 
 
 class Seq2Seq(nn.Module):

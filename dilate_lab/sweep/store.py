@@ -6,8 +6,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from dilate_core.sweep.plan import Task
-from dilate_core.train import Config
+from dilate_lab.sweep.plan import Task
+from dilate_lab.train import Config
 
 STORE_NAME = "sweep.sqlite"
 

@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dilate_core import paper
 from dilate_core.metrics import CHANGE_PENALTY, RAMP_EPSILON
-from dilate_core.settings import LOSS_LABELS, SETTINGS
-from dilate_core.sweep import stats
-from dilate_core.sweep.plan import Sweep
+from dilate_lab import paper
+from dilate_lab.settings import LOSS_LABELS, SETTINGS
+from dilate_lab.sweep import stats
+from dilate_lab.sweep.plan import Sweep
 
 METRICS = tuple(paper.METRIC_LABELS)  # Table 1's, then Table 2's
 PAPER_RUNS = 10  # every mean ± std of the paper's tables is over 10 runs

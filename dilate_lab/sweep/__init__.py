@@ -16,10 +16,10 @@ and the loop that stores it (run_sweep); summary: the tables, the paper's test a
 stats: the t-tests.
 """
 
-from dilate_core.sweep.executors import LocalExecutor, Outcome, RayExecutor, executor_from, run_sweep, train_task
-from dilate_core.sweep.plan import Sweep, Task, reduced, spread
-from dilate_core.sweep.store import STORE_NAME, Store, stored_rows
-from dilate_core.sweep.summary import (
+from dilate_lab.sweep.executors import LocalExecutor, Outcome, RayExecutor, executor_from, run_sweep, train_task
+from dilate_lab.sweep.plan import Sweep, Task, reduced, spread
+from dilate_lab.sweep.store import STORE_NAME, Store, stored_rows
+from dilate_lab.sweep.summary import (
     CLAIMS,
     JUDGED,
     NOT_COMPARABLE,

@@ -6,8 +6,8 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field
 
-from dilate_core.settings import SETTINGS
-from dilate_core.train import Config
+from dilate_lab.settings import SETTINGS
+from dilate_lab.train import Config
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Sweep:
     def __post_init__(self):
         unknown = sorted((set(self.settings) | set(self.grid)) - set(SETTINGS))
         if unknown:
-            raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; see python -m dilate_core train --help.")
+            raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; see python -m dilate_lab train --help.")
         for name, values in self.grid.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"The grid's {name} must be a non-empty list of values, got {values!r}.")

@@ -1,9 +1,9 @@
 """Command line: train one run of the three losses, reproduce the paper's Table 1 over seeds, or
-run a sweep (a grid of settings times seeds, see dilate_core.sweep).
+run a sweep (a grid of settings times seeds, see dilate_lab.sweep).
 
-python -m dilate_core train --dataset synthetic --epochs 100
-python -m dilate_core reproduce --dataset synthetic --runs 10 --out assets
-python -m dilate_core sweep sweeps/table1_synthetic.toml
+python -m dilate_lab train --dataset synthetic --epochs 100
+python -m dilate_lab reproduce --dataset synthetic --runs 10 --out assets
+python -m dilate_lab sweep sweeps/table1_synthetic.toml
 """
 
 import argparse
@@ -15,9 +15,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from dilate_core import paper, warmup
-from dilate_core.settings import SETTINGS
-from dilate_core.train import Config, Trainer, epochs_text, load_dataset
+from dilate_core import warmup
+from dilate_lab import paper
+from dilate_lab.settings import SETTINGS
+from dilate_lab.train import Config, Trainer, epochs_text, load_dataset
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,14 +84,14 @@ def train_command(args) -> int:
 
 def reproduce_command(args, argv: list[str]) -> int:
     """The paper's protocol over seeds for one setting: a sweep with one cell (see sweep_command)."""
-    from dilate_core import sweep as sweeps
+    from dilate_lab import sweep as sweeps
 
     config = _config_from(args)
     plan = sweeps.Sweep(asdict(config), {}, args.runs)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.out) if args.out else Path(scratch)
         summary = sweeps.run_sweep(
-            plan, folder, sweeps.LocalExecutor(args.workers), command="python -m dilate_core " + shlex.join(argv)
+            plan, folder, sweeps.LocalExecutor(args.workers), command="python -m dilate_lab " + shlex.join(argv)
         )
         print(summary.read_text())
     if args.out:
@@ -105,7 +106,7 @@ def _interrupt(signum, frame):
 def sweep_command(args, argv: list[str]) -> int:
     from tqdm import tqdm
 
-    from dilate_core import sweep as sweeps
+    from dilate_lab import sweep as sweeps
 
     base, out = sweeps.Sweep.from_file(args.file) if args.file else (sweeps.Sweep(runs=1), None)
     given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
@@ -128,7 +129,7 @@ def sweep_command(args, argv: list[str]) -> int:
     # as Ctrl-C does; otherwise its pool's workers would train on, orphaned, to their runs' end.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        summary = sweeps.run_sweep(plan, out, executor, progress, "python -m dilate_core " + shlex.join(argv))
+        summary = sweeps.run_sweep(plan, out, executor, progress, "python -m dilate_lab " + shlex.join(argv))
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -144,7 +145,9 @@ def sweep_command(args, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dilate_core", description="DILATE Explorer's core.")
+    parser = argparse.ArgumentParser(
+        prog="python -m dilate_lab", description="DILATE Explorer's lab: the paper's experiments."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train one model per loss side by side and print the test metrics")
     _add_config_arguments(train)

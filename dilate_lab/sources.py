@@ -6,8 +6,8 @@ per-source defaults) and the app's Data page all read this table.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dilate_core import data
-from dilate_core.settings import SETTINGS, Setting
+from dilate_lab import data
+from dilate_lab.settings import SETTINGS, Setting
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from dilate_core import data as data_module
-from dilate_core.config import Config
 from dilate_core.losses import dilate_loss, dilate_t_loss, soft_dtw_divergence
 from dilate_core.metrics import evaluate
-from dilate_core.model import build_model
-from dilate_core.settings import LOSS_LABELS
-from dilate_core.sources import SOURCES
+from dilate_lab import data as data_module
+from dilate_lab.config import Config
+from dilate_lab.model import build_model
+from dilate_lab.settings import LOSS_LABELS
+from dilate_lab.sources import SOURCES
 
 
 def load_dataset(config) -> data_module.Dataset:

@@ -1,4 +1,4 @@
-"""Config: everything that defines a run, one field per entry of `dilate_core.settings.SETTINGS`.
+"""Config: everything that defines a run, one field per entry of `dilate_lab.settings.SETTINGS`.
 
 The app's form, the command line, a sweep cell and a saved run all fill one in; its checks (bounds,
 choices, the data source's defaults) are the registry's, applied in `__post_init__`. The fields
@@ -8,8 +8,8 @@ the two equal.
 
 from dataclasses import dataclass
 
-from dilate_core.settings import SETTINGS
-from dilate_core.sources import SOURCES
+from dilate_lab.settings import SETTINGS
+from dilate_lab.sources import SOURCES
 
 # Settings whose default depends on the data source (ECG5000 reads 84 steps, ETTh1 48): a Config
 # leaves them None until it knows its data set, then takes the source's default.
@@ -20,7 +20,7 @@ BY_SOURCE = frozenset(
 
 @dataclass
 class Config:
-    """Everything that defines a run (see `dilate_core.settings` for each field's bounds and help).
+    """Everything that defines a run (see `dilate_lab.settings` for each field's bounds and help).
 
     Data settings left unset take the data source's defaults (Config(dataset="ecg5000") reads 84
     steps and forecasts 56), and settings the data fix follow from the others (ECG5000's horizon is

@@ -14,14 +14,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from dilate_core import paper, warmup
-from dilate_core._spawn import bare_main
+from dilate_core import warmup
 from dilate_core.metrics import evaluate, external
-from dilate_core.sweep.plan import Sweep, Task
-from dilate_core.sweep.store import Store
-from dilate_core.sweep.summary import METRICS, write_summary
 from dilate_core.threads import pin_threads
-from dilate_core.train import Config, Trainer, load_dataset
+from dilate_lab import paper
+from dilate_lab._spawn import bare_main
+from dilate_lab.sweep.plan import Sweep, Task
+from dilate_lab.sweep.store import Store
+from dilate_lab.sweep.summary import METRICS, write_summary
+from dilate_lab.train import Config, Trainer, load_dataset
 
 log = logging.getLogger(__name__)
 

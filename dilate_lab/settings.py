@@ -1,7 +1,7 @@
 """Every training and data setting, defined once: type, default, bounds, help and link name.
 
 `Config`'s checks, the command line's options, the app's widgets and the page links are all
-built from `SETTINGS`; adding a setting is one entry here (and a field of `dilate_core.config.Config`,
+built from `SETTINGS`; adding a setting is one entry here (and a field of `dilate_lab.config.Config`,
 which a test keeps equal). How the app offers a setting, as a widget, is the app's own business:
 `explorer/widget_specs.py`.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from dilate_core._validate import check_number
+from dilate_core.data import NOISE_KINDS
 
 LOSSES = ("mse", "soft_dtw", "dilate")  # the paper's three, trained by default
 # and the soft-DTW divergence (Blondel, Mensch & Vert 2021) and the paper's Table 3 variants: DILATE_t, soft-DTW
@@ -27,7 +28,6 @@ LOSS_LABELS = {
 }
 DATASETS = ("synthetic", "ecg5000", "etth1", "csv")  # "csv": the caller passes the data set
 MODELS = ("seq2seq", "mlp")
-NOISE_KINDS = ("uniform", "gaussian")  # uniform on [0, sigma) as the published code; gaussian as the paper's text
 ETTH1_COLUMNS = ("OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL")
 
 
