@@ -20,6 +20,7 @@ from dilate_lab.sweep.executors import LocalExecutor, Outcome, RayExecutor, exec
 from dilate_lab.sweep.plan import Sweep, Task, reduced, spread
 from dilate_lab.sweep.store import STORE_NAME, Store, stored_rows
 from dilate_lab.sweep.summary import (
+    CLAIM_BY_NAME,
     CLAIMS,
     JUDGED,
     NOT_COMPARABLE,
@@ -28,8 +29,10 @@ from dilate_lab.sweep.summary import (
     collect,
     comparable,
     duration_text,
+    judged,
     mean_std,
     pace,
+    paper_claims,
     paper_model,
     summary_markdown,
     summary_rows,
@@ -40,6 +43,7 @@ from dilate_lab.sweep.summary import (
 
 __all__ = [
     "CLAIMS",
+    "CLAIM_BY_NAME",
     "JUDGED",
     "NOT_COMPARABLE",
     "STORE_NAME",
@@ -55,8 +59,10 @@ __all__ = [
     "comparable",
     "duration_text",
     "executor_from",
+    "judged",
     "mean_std",
     "pace",
+    "paper_claims",
     "paper_model",
     "reduced",
     "run_sweep",

@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import subprocess
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -29,10 +30,35 @@ log = logging.getLogger(__name__)
 Outcome = tuple[Task, dict | None, str | None]  # a task and its result, or its error's traceback
 
 
+def provenance() -> dict:
+    """The code and packages a task runs with: the checkout's git commit ('+changes' when its tracked
+    files differ from it; 'unknown' outside a checkout) and the versions of torch, numpy and numba."""
+    import numba
+    import numpy
+    import torch
+
+    def git(*arguments: str) -> str:
+        done = subprocess.run(["git", *arguments], cwd=paper.ROOT, capture_output=True, text=True, timeout=30)
+        if done.returncode:
+            raise OSError(done.stderr)
+        return done.stdout.strip()
+
+    try:
+        code = git("rev-parse", "--short=12", "HEAD")
+        code += "+changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    except (OSError, subprocess.SubprocessError):  # no git, or not a checkout
+        code = "unknown"
+    return {
+        "code": code,
+        "packages": {"torch": torch.__version__, "numpy": numpy.__version__, "numba": numba.__version__},
+    }
+
+
 def train_task(config: dict) -> dict:
     """Train one task's Config; its result as plain data: per protocol ('last', and 'best' with
     select_on_validation), loss and metric the test value at the paper's scale; the best and
-    early-stop epochs, the epochs trained, the wall time and the host."""
+    early-stop epochs, the epochs trained, the wall time, the host, and the code and package
+    versions (`provenance`)."""
     start = time.perf_counter()
     warmup()
     run_config = Config.from_dict(config)
@@ -56,7 +82,7 @@ def train_task(config: dict) -> dict:
         "epochs": trainer.epoch,
         "seconds": time.perf_counter() - start,
         "host": socket.gethostname(),
-    }
+    } | provenance()
 
 
 def error_text(error: BaseException) -> str:

@@ -78,3 +78,63 @@ def paired(differences: list[float]) -> float:
     if std == 0.0:
         return 1.0 if mean == 0.0 else 0.0
     return t_two_sided(mean / (std / math.sqrt(n - 1)), n - 1)  # sample std / sqrt(n) = pop. std / sqrt(n - 1)
+
+
+def t_quantile(level: float, df: float) -> float:
+    """The t such that P(|T| <= t) = level for Student's t with df degrees of freedom (the two-sided
+    interval's half-width in standard errors), by bisection on `t_two_sided`: it falls as t grows."""
+    low, high = 0.0, 1.0
+    while t_two_sided(high, df) > 1.0 - level:  # widen until the tail is thin enough
+        high *= 2.0
+    for _ in range(200):
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if t_two_sided(middle, df) > 1.0 - level else (low, middle)
+        if high - low < 1e-12 * high:
+            break
+    return (low + high) / 2.0
+
+
+def paired_interval(differences: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of paired differences (at least 2) and its two-sided t interval."""
+    n = len(differences)
+    mean, std = mean_std(differences)
+    half = t_quantile(level, n - 1) * std / math.sqrt(n - 1)  # sample std / sqrt(n) = pop. std / sqrt(n - 1)
+    return mean, mean - half, mean + half
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: the k-th smallest of m is multiplied
+    by m - k + 1 (k from 1), made non-decreasing along that order and capped at 1."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def wilcoxon(differences: list[float]) -> float:
+    """The Wilcoxon signed-rank test's exact two-sided p-value of 'no difference' (zeros dropped,
+    tied magnitudes given their mean rank): the share of the 2^n sign patterns whose positive rank
+    sum lies at least as far from its mean as the one observed. 1 when every difference is zero."""
+    values = [d for d in differences if d != 0.0]
+    n = len(values)
+    if n == 0:
+        return 1.0
+    magnitudes = sorted(abs(v) for v in values)
+    doubled = {}  # |d| -> twice its mean rank: whole numbers, so the counts below stay exact
+    for magnitude in set(magnitudes):
+        first = magnitudes.index(magnitude) + 1
+        last = first + magnitudes.count(magnitude) - 1
+        doubled[magnitude] = first + last
+    ranks = [doubled[abs(v)] for v in values]
+    observed = sum(rank for rank, v in zip(ranks, values, strict=True) if v > 0)
+    counts = {0: 1}  # doubled positive rank sum -> sign patterns that give it
+    for rank in ranks:
+        grown = dict(counts)
+        for total, count in counts.items():
+            grown[total + rank] = grown.get(total + rank, 0) + count
+        counts = grown
+    centre = sum(ranks) / 2.0
+    far = sum(count for total, count in counts.items() if abs(total - centre) >= abs(observed - centre) - 1e-9)
+    return min(1.0, far / 2.0**n)

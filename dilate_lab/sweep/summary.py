@@ -46,6 +46,7 @@ class Cell:
     seconds: list[float]  # each run's wall time, as its host measured it
     values: dict[str, dict[str, dict[str, list[float]]]]  # protocol -> loss -> metric -> one per run
     by_run: dict[str, dict[str, dict[str, dict[int, float]]]] = field(default_factory=dict)  # ... -> run -> value
+    versions: list[str] = field(default_factory=list)  # each run's code and packages (`versions_text`)
 
     @property
     def protocol(self) -> str | None:
@@ -64,6 +65,7 @@ def collect(sweep: Sweep, rows: Iterable[dict]) -> list[Cell]:
         entry.runs += 1
         entry.epochs.append(row["result"]["epochs"])
         entry.seconds.append(row["result"]["seconds"])
+        entry.versions.append(versions_text(row["result"]))
         for protocol, losses in row["result"]["metrics"].items():
             for loss, scores in losses.items():
                 for metric, value in scores.items():
@@ -74,6 +76,32 @@ def collect(sweep: Sweep, rows: Iterable[dict]) -> list[Cell]:
 
 
 mean_std = stats.mean_std
+UNKNOWN = "unknown"  # the code and packages of a run stored before they were recorded
+
+
+def versions_text(result: dict) -> str:
+    """'code 0123abcd4567, torch 2.5.1, numpy 2.1.3, numba 0.60.0' of a stored run's result, or UNKNOWN."""
+    if "code" not in result:
+        return UNKNOWN
+    packages = ", ".join(f"{name} {version}" for name, version in sorted(result.get("packages", {}).items()))
+    return f"code {result['code']}" + (f", {packages}" if packages else "")
+
+
+def versions_line(cells: list[Cell]) -> str:
+    """Which code and packages the runs came from: each distinct one with its number of runs."""
+    counts = {}
+    for entry in cells:
+        for text in entry.versions:
+            counts[text] = counts.get(text, 0) + 1
+    if not counts:
+        return ""
+    parts = [
+        f"{text} ({count} runs)"
+        if text != UNKNOWN
+        else f"{UNKNOWN} for {count} runs (stored before runs recorded them)"
+        for text, count in counts.items()
+    ]
+    return "Code and packages of the runs: " + "; ".join(parts) + "."
 
 
 def verdict(ours: tuple[float, float, int], reported: tuple[float, float]) -> tuple[str, float, str]:
@@ -134,57 +162,91 @@ def summary_rows(sweep: Sweep, cells: list[Cell]) -> list[dict]:
 
 @dataclass(frozen=True)
 class Claim:
-    """One of the paper's claims, as a comparison of two of our losses on one metric, run by run."""
+    """One of the paper's claims, as a comparison of two losses on one metric (lower is better)."""
 
     name: str
     loss: str  # the loss the claim is about
     other: str  # the loss it is compared with
     metric: str
-    as_good_as: bool  # 'as good as' (holds unless significantly worse), else 'better' (significantly lower)
+    equivalent: (
+        bool  # 'equivalent' as the paper words it (not significantly worse), else 'better' (significantly lower)
+    )
+    table: str  # the paper's table the claim is read from
     sentence: str
 
     @property
     def short(self) -> str:
         """'TDI: DILATE < MSE', a column header: the metric, then the claim's order of the two losses."""
-        relation = "≤" if self.as_good_as else "<"
+        relation = "≈" if self.equivalent else "<"
         return f"{paper.METRIC_LABELS[self.metric]}: {LOSS_LABELS[self.loss]} {relation} {LOSS_LABELS[self.other]}"
 
     def text(self) -> str:
-        relation = "as good as" if self.as_good_as else "better than"
+        relation = "equivalent to" if self.equivalent else "better than"
         return f"{LOSS_LABELS[self.loss]} {relation} {LOSS_LABELS[self.other]} on {paper.METRIC_LABELS[self.metric]}"
 
 
 CLAIMS = (
-    Claim("dilate_mse_on_mse", "dilate", "mse", "mse", True, "DILATE loses nothing on the MSE the MSE loss optimises."),
-    Claim("dilate_mse_on_dtw", "dilate", "mse", "dtw", False, "DILATE forecasts the shape better than the MSE loss."),
-    Claim("dilate_mse_on_tdi", "dilate", "mse", "tdi", False, "DILATE forecasts the timing better than the MSE loss."),
-    Claim(
-        "dilate_soft_dtw_on_tdi",
-        "dilate",
-        "soft_dtw",
-        "tdi",
-        False,
-        "Soft-DTW gets the shape but not the timing: DILATE's temporal term does.",
-    ),
+    Claim("dilate_mse_on_mse", "dilate", "mse", "mse", True, "1", "DILATE is equivalent to the MSE loss on MSE."),
+    Claim("dilate_mse_on_dtw", "dilate", "mse", "dtw", False, "1", "DILATE forecasts the shape better than MSE."),
+    Claim("dilate_mse_on_tdi", "dilate", "mse", "tdi", False, "1", "DILATE forecasts the timing better than MSE."),
+    Claim("dilate_soft_dtw_on_tdi", "dilate", "soft_dtw", "tdi", False, "1", "DILATE's temporal term gets the timing."),
+    Claim("dilate_soft_dtw_on_mse", "dilate", "soft_dtw", "mse", False, "1", "DILATE beats soft-DTW on MSE too."),
+    # Table 2: our ramp and Hausdorff parameters are not the paper's, so only the losses' order is compared
+    Claim("dilate_mse_on_hausdorff", "dilate", "mse", "hausdorff", False, "2", "DILATE's change points are closer."),
+    Claim("dilate_mse_on_ramp", "dilate", "mse", "ramp", False, "2", "DILATE forecasts the ramps better than MSE."),
+    # Table 3: DILATE's separate temporal term against the tangled DILATE_t
+    Claim("dilate_tw_on_tdi", "dilate", "dilate_t_weighted", "tdi", False, "3", "Separate terms time better."),
+    Claim("dilate_tbc_on_tdi", "dilate", "dilate_t_band", "tdi", False, "3", "Separate terms time better."),
+    Claim("dilate_tw_on_hausdorff", "dilate", "dilate_t_weighted", "hausdorff", False, "3", "Closer change points."),
+    Claim("dilate_tbc_on_hausdorff", "dilate", "dilate_t_band", "hausdorff", False, "3", "Closer change points."),
 )
-CLAIM_COLUMNS = ["experiment", "model", "claim", "ours", "p_value", "holds"]
-YES, NO, INCONCLUSIVE = "yes", "no", "inconclusive"
+CLAIM_BY_NAME = {claim.name: claim for claim in CLAIMS}
+FULL_RUNS = PAPER_RUNS  # a verdict needs as many paired runs as the paper's; fewer give INDICATIVE
+CLAIM_COLUMNS = [
+    "experiment", "table", "dataset", "model", "claim", "ours", "runs", "effect", "ci_low", "ci_high",
+    "p_value", "p_holm", "wilcoxon_p", "holds", "paper_p", "paper_holds", "reproduces", "superseded_by", "note",
+]  # fmt: skip
+YES, NO, INCONCLUSIVE, INDICATIVE = "yes", "no", "inconclusive", "indicative"
+
+
+def decide(claim: Claim, p_value: float, difference: float) -> str:
+    """A claim's verdict from its test's p-value and the mean difference (claim's loss - other's):
+    'yes' significantly in the paper's direction (for 'equivalent': not significantly worse),
+    'no' significantly against it, else 'inconclusive'."""
+    significant = p_value < stats.ALPHA
+    if significant and difference > 0:
+        return NO
+    if (significant and difference < 0) or claim.equivalent:
+        return YES
+    return INCONCLUSIVE
 
 
 def judge_claim(claim: Claim, pairs: list[tuple[float, float]]) -> tuple[str, float, float]:
     """(holds, p-value, mean difference) of a claim from per-run (claim's loss, other loss) values
-    of its metric (lower is better), by the paired t-test at 0.05 over at least 2 runs:
-    'yes' significantly in the paper's direction ('as good as': not significantly worse),
-    'no' significantly against it, else 'inconclusive'."""
+    of its metric, by the paired t-test at 0.05 over at least 2 runs, uncorrected (see `judged`)."""
     differences = [ours - other for ours, other in pairs]
     p_value = stats.paired(differences)
     difference = sum(differences) / len(differences)
-    significant = p_value < stats.ALPHA
-    if significant and difference > 0:
-        return NO, p_value, difference
-    if (significant and difference < 0) or claim.as_good_as:
-        return YES, p_value, difference
-    return INCONCLUSIVE, p_value, difference
+    return decide(claim, p_value, difference), p_value, difference
+
+
+def paper_claims(table: str) -> dict[tuple[str, str, str], tuple[float, float, str]]:
+    """(dataset, model, claim) -> (p, Holm's p, verdict) of each claim of Table `table` on the paper's
+    own values: Welch's two-sided t-test between its two losses' mean ± std over 10 runs each, Holm's
+    correction over every such claim of that table (all its data sets and models)."""
+    found = {}
+    for dataset, model in paper.paper_blocks(table):
+        reported = paper.reported(dataset, model)
+        for claim in CLAIMS:
+            ours, other = reported.get((claim.metric, claim.loss)), reported.get((claim.metric, claim.other))
+            if claim.table == table and ours and other:
+                p_value = stats.welch((*ours, PAPER_RUNS), (*other, PAPER_RUNS))
+                found[(dataset, model, claim.name)] = (p_value, ours[0] - other[0])
+    adjusted = stats.holm([p for p, _ in found.values()])
+    return {
+        key: (p_value, p_holm, decide(CLAIM_BY_NAME[key[2]], p_holm, difference))
+        for (key, (p_value, difference)), p_holm in zip(found.items(), adjusted, strict=True)
+    }
 
 
 def cell_name(sweep: Sweep, cell: dict) -> str:
@@ -197,37 +259,92 @@ def cell_name(sweep: Sweep, cell: dict) -> str:
     return sweep.setting("model", cell) + (f", {others}" if others else "")
 
 
-def claim_rows(sweep: Sweep, cells: list[Cell], experiment: str) -> list[dict]:
-    """Every claim a cell's losses allow, judged on the runs that trained both, with the
-    cell's judging protocol (best-validation weights where kept); cells of fewer than 2 such runs
-    are left out."""
+def off_protocol(sweep: Sweep, cell: dict, claim: Claim) -> str:
+    """Why a cell's models are not the paper's for this claim ('' if they are): an MSE warm-up, or
+    loss parameters other than the paper's."""
+    settings = sweep.settings | cell
+    if settings.get("mse_warmup", SETTINGS["mse_warmup"].default):
+        return "after an MSE warm-up: not the paper's model, no verdict"
+    if not (comparable(claim.loss, settings) and comparable(claim.other, settings)):
+        return f"not at {paper.loss_parameters_text()}: not the paper's model, no verdict"
+    return ""
+
+
+def claim_rows(sweep: Sweep, cells: list[Cell], experiment: str, table: str | None = None) -> list[dict]:
+    """Every claim a cell's losses allow (Table 2's and 3's only where the paper reports the block),
+    on the runs that trained both, with the cell's judging protocol (best-validation weights where
+    kept): the paired mean difference and its 95% t interval, the paired t-test's and Wilcoxon's
+    p-values, and the paper's own verdict on its values. Cells of fewer than 2 such runs are left out.
+    `holds` is uncorrected here; `judged` corrects a table's claims together."""
     rows = []
     for entry in cells:
         protocol = entry.protocol
         losses = entry.by_run.get(protocol, {})
+        dataset, model = sweep.setting("dataset", entry.cell), sweep.setting("model", entry.cell)
         for claim in CLAIMS:
             if claim.loss not in losses or claim.other not in losses:
                 continue
+            reported_by_paper = table and (dataset, model) in paper.paper_blocks(claim.table)
+            if claim.table != "1" and not reported_by_paper:
+                continue  # Tables 2 and 3 exist for the paper's blocks only
             ours, other = losses[claim.loss].get(claim.metric, {}), losses[claim.other].get(claim.metric, {})
             runs = sorted(set(ours) & set(other))
             if len(runs) < 2:
                 continue
+            differences = [ours[r] - other[r] for r in runs]
             holds, p_value, difference = judge_claim(claim, [(ours[r], other[r]) for r in runs])
+            effect, low, high = stats.paired_interval(differences)
             mean_ours, mean_other = (sum(v[r] for r in runs) / len(runs) for v in (ours, other))
             text = (
                 f"{LOSS_LABELS[claim.loss]} {mean_ours:.3g} vs {LOSS_LABELS[claim.other]} {mean_other:.3g} "
-                f"({paper.METRIC_LABELS[claim.metric]}, mean difference {difference:+.3g} over {len(runs)} paired runs)"
+                f"({paper.metric_title(claim.metric, dataset)}, mean difference {difference:+.3g} over {len(runs)} "
+                "paired runs)"
             )
+            notes = [off_protocol(sweep, entry.cell, claim)]
+            if len(runs) >= 3:  # one run that alone makes the t-test significant, or not
+                flips = {stats.paired(differences[:i] + differences[i + 1 :]) < stats.ALPHA for i in range(len(runs))}
+                if len(flips) > 1 or flips != {p_value < stats.ALPHA}:
+                    notes.append("one run drives the t-test: see Wilcoxon's p")
+            if claim.metric in OWN_PARAMETER_METRICS:
+                notes.append("our metric parameters: the order of the losses, not their values")
+            paper_p, paper_holds = "", ""
+            if table and not notes[0]:
+                found = paper_claims(claim.table).get((dataset, model, claim.name))
+                if found:
+                    paper_p, paper_holds = f"{found[1]:.3g}", found[2]
             rows.append(
                 {
-                    "experiment": experiment,
-                    "model": cell_name(sweep, entry.cell),
-                    "claim": claim.name,
-                    "ours": text,
-                    "p_value": f"{p_value:.3g}",
-                    "holds": holds,
+                    "experiment": experiment, "table": claim.table if table else "", "dataset": dataset,
+                    "model": cell_name(sweep, entry.cell), "claim": claim.name, "ours": text, "runs": len(runs),
+                    "effect": f"{effect:.4g}", "ci_low": f"{low:.4g}", "ci_high": f"{high:.4g}",
+                    "p_value": f"{p_value:.3g}", "p_holm": "", "wilcoxon_p": f"{stats.wilcoxon(differences):.3g}",
+                    "holds": holds, "paper_p": paper_p, "paper_holds": paper_holds, "reproduces": "",
+                    "superseded_by": "", "note": "; ".join(n for n in notes if n),
                 }
-            )
+            )  # fmt: skip
+    return judged(rows)
+
+
+def judged(rows: list[dict]) -> list[dict]:
+    """The rows with their verdicts: Holm's correction over the claims of one table (or, outside the
+    paper's tables, of one experiment) that have a verdict; `yes`/`no` only from FULL_RUNS paired runs
+    of the paper's models (fewer: INDICATIVE, never counted; not the paper's model: none); and
+    `reproduces` where the paper's own verdict is known."""
+    family = {}
+    for row in rows:
+        row["p_holm"] = ""
+        if row["note"].startswith(("after an MSE warm-up", "not at ")) or row["superseded_by"]:
+            row["holds"], row["reproduces"] = "", ""
+            continue
+        if int(row["runs"]) < FULL_RUNS:
+            row["holds"], row["reproduces"] = INDICATIVE, ""
+            continue
+        family.setdefault(row["table"] or row["experiment"], []).append(row)
+    for members in family.values():
+        for row, p_holm in zip(members, stats.holm([float(r["p_value"]) for r in members]), strict=True):
+            row["p_holm"] = f"{p_holm:.3g}"
+            row["holds"] = decide(CLAIM_BY_NAME[row["claim"]], p_holm, float(row["effect"]))
+            row["reproduces"] = ("yes" if row["holds"] == row["paper_holds"] else "no") if row["paper_holds"] else ""
     return rows
 
 
@@ -238,15 +355,45 @@ def write_claims(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def _experiment_claims(experiment: paper.Experiment) -> tuple[list[dict], dict[str, set[str]]]:
+    """An experiment's claim rows from its store, and each cell's done task keys (by cell name)."""
+    from dilate_lab.sweep.store import Store  # the store imports this module's neighbours
+
+    sweep = Sweep.from_file(experiment.sweep_file)[0]
+    store = Store(experiment.results)  # re-keys rows stored before a setting existed
+    try:
+        stored = store.rows()
+    finally:
+        store.close()
+    cells = collect(sweep, stored)
+    keys = {}
+    for row in stored:
+        keys.setdefault(cell_name(sweep, row["cell"]), set()).add(row["key"])
+    return claim_rows(sweep, cells, experiment.name, experiment.table), keys
+
+
 def write_claims_index(results) -> Path:
-    """results/claims.csv: every experiment's claims.csv (paper.EXPERIMENTS' order), in one table."""
+    """results/claims.csv, every experiment's claims in one table (paper.EXPERIMENTS' order), judged
+    together (`judged`: Holm's correction over the claims of one table), and each experiment's
+    claims.csv as its part of it. A cell whose runs are all in another experiment's cell with more runs
+    is `superseded_by` that one: shown, never judged."""
     results = Path(results)
-    rows = []
+    rows, keys = [], {}
     for experiment in paper.EXPERIMENTS:
-        path = results / experiment.name / "claims.csv"
-        if path.exists():
-            with open(path, newline="") as handle:
-                rows += list(csv.DictReader(handle))
+        if (results / experiment.name / "sweep.sqlite").exists() and experiment.sweep_file.exists():
+            found, cell_keys = _experiment_claims(experiment)
+            rows += found
+            keys |= {(experiment.name, cell): done for cell, done in cell_keys.items()}
+    for row in rows:
+        mine = keys.get((row["experiment"], row["model"]), set())
+        longer = [name for (name, _), done in keys.items() if name != row["experiment"] and mine < done]
+        row["superseded_by"] = longer[0] if mine and longer else ""
+    rows = judged(rows)
+    for experiment in paper.EXPERIMENTS:
+        if (results / experiment.name / "claims.csv").exists() or any(r["experiment"] == experiment.name for r in rows):
+            write_claims(
+                results / experiment.name / "claims.csv", [r for r in rows if r["experiment"] == experiment.name]
+            )
     write_claims(results / "claims.csv", rows)
     return results / "claims.csv"
 
@@ -369,6 +516,7 @@ def summary_markdown(
             if other_parameters
             else []
         ),
+        *([versions_line(cells), ""] if versions_line(cells) else []),
         f"Fixed settings: `{json.dumps(sweep.settings, sort_keys=True)}`; grid: `{json.dumps(sweep.grid)}`.",
         f"Up to {epochs} epochs per run"
         + (f", early stopping after {patience} evaluations without a lower validation loss." if patience else "."),
@@ -425,3 +573,18 @@ def pace(rows: Iterable[dict]) -> tuple[float, float] | None:
     if not per_epoch:
         return None
     return statistics.median(per_epoch), statistics.median(best) if best else 0.0
+
+
+def stopping(rows: Iterable[dict], loss: str, model: str, late: int = 100) -> tuple[int, int, int]:
+    """(runs, runs whose best validation epoch of `loss` is in the last `late` epochs of the epoch
+    budget, runs of it stopped early by the patience rule) over a store's done rows of `model`: whether
+    a run was still improving when it ended."""
+    runs = late_best = stopped = 0
+    for row in rows:
+        config, result = row["config"], row["result"]
+        if config["model"] != model or loss not in result.get("best_epochs", {}):
+            continue
+        runs += 1
+        late_best += result["best_epochs"][loss] >= config["epochs"] - late
+        stopped += result.get("stopped", {}).get(loss, config["epochs"]) < config["epochs"]
+    return runs, late_best, stopped
