@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dilate_lab import paper
 from dilate_lab.sweep import Sweep, paper_model, reduced, spread
-from explorer import charts, keys
+from explorer import charts_paper, keys
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, open_section, start_server, stop_server
 
 APP = "../app.py"
@@ -23,22 +23,23 @@ def _summary(name: str) -> pd.DataFrame:
 def test_the_comparison_chart_puts_ours_beside_the_papers_in_each_losss_colour_with_the_verdict():
     rows = _summary("table1_ecg5000")
     rows = rows[(rows["model"] == "seq2seq") & (rows["protocol"] == "best")]
-    fig = charts.paper_comparison(rows)
+    fig = charts_paper.paper_comparison(rows)
     drawn = [trace for trace in fig.data if trace.x[0] is not None]
     ours = {trace.name: trace for trace in drawn if trace.name.endswith(", ours")}
     theirs = {trace.name: trace for trace in drawn if trace.name.endswith(", paper")}
     assert len(ours) == len(theirs) == 3 and len(drawn) == 3 * 3 * 2  # 3 losses x 3 metrics, ours and the paper's
-    assert ours["DILATE, ours"].marker.color == charts.COLOURS["dilate"]
-    assert theirs["MSE, paper"].marker.line.color == charts.COLOURS["mse"]
+    assert ours["DILATE, ours"].marker.color == charts_paper.COLOURS["dilate"]
+    assert theirs["MSE, paper"].marker.line.color == charts_paper.COLOURS["mse"]
     dilate_mse = rows[(rows["loss"] == "dilate") & (rows["metric"] == "mse")].iloc[0]
     first = next(t for t in drawn if t.name == "DILATE, ours" and t.xaxis == "x")
     assert first.y[0] == pytest.approx(dilate_mse["mean"]) and first.error_y.array[0] == pytest.approx(
         dilate_mse["std"]
     )
     # The verdicts as colour: ECG5000 Seq2Seq, 4 of 9 consistent (Welch), the other 5 differ.
-    marks = [a.font.color for a in fig.layout.annotations if a.text in charts.VERDICT_MARKS.values()]
+    marks = [a.font.color for a in fig.layout.annotations if a.text in charts_paper.VERDICT_MARKS.values()]
     assert (
-        marks.count(charts.VERDICT_COLOURS["consistent"]) == 4 and marks.count(charts.VERDICT_COLOURS["differs"]) == 5
+        marks.count(charts_paper.VERDICT_COLOURS["consistent"]) == 4
+        and marks.count(charts_paper.VERDICT_COLOURS["differs"]) == 5
     )
     legend = [trace.name for trace in fig.data if trace.showlegend]
     assert len(legend) == len(set(legend)) == 5  # ours, the paper, three verdicts: one entry each
@@ -46,7 +47,7 @@ def test_the_comparison_chart_puts_ours_beside_the_papers_in_each_losss_colour_w
 
 def test_figure_5b_is_readable_over_every_alpha_with_one_legend_entry_per_thing():
     rows = _summary("figure5b_alpha")
-    fig = charts.alpha_panels(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
+    fig = charts_paper.alpha_panels(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
     # alpha = 0's MSE (600) and DTW (1000) no longer flatten the rest; its TDI is 0, so TDI stays linear
     assert [fig.layout[f"yaxis{i}"].type for i in ("", 2, 3)] == ["log", "log", None]
     legend = [trace.name for trace in fig.data if trace.showlegend]
@@ -55,14 +56,29 @@ def test_figure_5b_is_readable_over_every_alpha_with_one_legend_entry_per_thing(
     assert {trace.x[0] for trace in paper_points} == {0.5}  # the paper's value only where it was trained
 
 
+def test_alpha_influence_draws_ours_by_alpha_and_the_papers_table1_value_at_its_alpha():
+    rows = _summary("figure5b_alpha")  # the committed Figure 5(b) summary, as the Paper page reads it
+    fig = charts_paper.alpha_influence(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
+    ours = [trace for trace in fig.data if trace.mode == "lines+markers"]
+    reported = [trace for trace in fig.data if trace.name == "the paper (Table 1)"]
+    assert len(ours) == 3 and all(list(trace.x) == sorted(trace.x) for trace in ours)
+    # Table 1, synthetic Seq2Seq, DILATE: MSE x100, DTW x100, TDI x10, at alpha 0.5
+    assert [(list(t.x), list(t.y), list(t.error_y.array)) for t in reported] == [
+        ([0.5], [1.21], [0.13]),
+        ([0.5], [23.1], [2.44]),
+        ([0.5], [14.8], [1.29]),
+    ]
+    assert [t.showlegend for t in reported] == [True, False, False]
+
+
 def test_figure_5a_shows_the_spread_over_repeats_where_measured():
     rows = pd.DataFrame(
         {"k": [20, 100], "speedup": [30.0, 40.0], "speedup_low": [25.0, 35.0], "speedup_high": [36.0, 44.0]}
     )
-    fig = charts.speedup_spread(rows, paper.FIGURE5A_SPEEDUPS)
+    fig = charts_paper.speedup_spread(rows, paper.FIGURE5A_SPEEDUPS)
     ours = fig.data[0]
     assert list(ours.error_y.array) == [6.0, 4.0] and list(ours.error_y.arrayminus) == [5.0, 5.0]
-    assert charts.speedup_spread(rows[["k", "speedup"]], {}).data[0].error_y.array is None
+    assert charts_paper.speedup_spread(rows[["k", "speedup"]], {}).data[0].error_y.array is None
 
 
 def test_the_small_figure_5b_trains_several_alphas_and_a_small_warmup_shrinks_with_the_epochs():
@@ -90,23 +106,34 @@ def test_the_paper_page_shows_the_claims_the_charts_and_the_ecg5000_finding():
     at.run()
     assert not at.exception, at.exception
     titles = [h.value for h in at.header]
-    assert titles == ["The paper's claims at a glance", "ECG5000: what reproduces, and why", "Every experiment"]
+    assert titles == [
+        "The paper's claims at a glance",
+        "ECG5000: what reproduces, and what is still open",
+        "Every experiment",
+    ]
     assert {e.title for e in paper.EXPERIMENTS} <= {e.label for e in at.expander}
     assert len(at.get("plotly_chart")) == 0  # every experiment's section closed: none of its charts is made
-    glance = at.dataframe[0].value
-    claims = pd.read_csv(paper.CLAIMS_CSV)
-    assert len(glance) == len(claims.groupby(["experiment", "model"]))
-    assert list(glance.columns[:3]) == ["experiment", "data set", "model"]  # rows told apart from their start
-    assert not glance[["experiment", "model"]].duplicated().any()
-    ecg = glance[(glance["data set"] == "ECG5000") & (glance["model"] == "seq2seq")].iloc[0]
-    assert (
-        ecg["TDI: DILATE < MSE"]
-        == {"yes": "✓", "no": "✗", "inconclusive": "?"}[
-            claims[(claims["experiment"] == "table1_ecg5000") & (claims["model"] == "seq2seq")]
-            .set_index("claim")
-            .loc["dilate_mse_on_tdi", "holds"]
-        ]
-    )
+    claims = pd.read_csv(paper.CLAIMS_CSV, dtype=str, keep_default_na=False)
+    texts = [m.value for m in at.markdown]
+    assert any(paper.CLAIMS_SENTENCE in text for text in texts)  # the Overview prints the same sentence
+    # One verdict table per data set of the paper's, ours beside the paper's: ECG5000's TDI claim for Seq2Seq
+    sentence = next(i for i, text in enumerate(texts) if text.startswith("**ECG5000**"))
+    ecg = texts[sentence + 1]  # the data set's verdict table follows its sentence
+    assert ecg.startswith("| claim | Seq2Seq: ours | Seq2Seq: paper | MLP: ours | MLP: paper |")
+    row = claims[(claims["experiment"] == "table1_ecg5000") & (claims["model"] == "seq2seq")].set_index("claim")
+    marks = {"yes": "✓", "no": "✗", "inconclusive": "?"}
+    line = next(line for line in ecg.splitlines() if line.startswith("| TDI: DILATE < MSE |"))
+    assert line.split(" | ")[1:3] == [
+        marks[row.loc["dilate_mse_on_tdi", "holds"]],
+        marks[row.loc["dilate_mse_on_tdi", "paper_holds"]],
+    ]
+    # both models' TDI verdicts differ from the paper's own (ours ✗; the paper's ✓ and ?): named as not reproducing
+    ecg_tdi = claims[(claims["experiment"] == "table1_ecg5000") & (claims["claim"] == "dilate_mse_on_tdi")]
+    assert set(ecg_tdi["reproduces"]) == {"no"}
+    assert "TDI: DILATE < MSE," in texts[sentence].split(" reproduce;")[1]
+    # ETTh1 in its own block, never among the paper's claims; warm-up models never at a glance
+    assert "ETTh1: not in the paper; stands in for Traffic" in [h.value for h in at.subheader]
+    assert not any(text.startswith("**ETTh1") for text in texts)
     for name in [e.name for e in paper.EXPERIMENTS] + ["figure5a"]:
         at.session_state[f"paper.open.{name}"] = True  # every section opened
     at.run()
@@ -135,8 +162,9 @@ def test_a_summary_says_how_it_judges_and_counts_only_table_1s_metrics(name):
 
 SECTIONS = [e.title for e in paper.EXPERIMENTS] + ["Figure 5(a): the custom backward against autograd"]
 SCREENSHOT_PARTS = {
-    "ecg": "ECG5000: what reproduces, and why",
+    "ecg": "ECG5000: what reproduces, and what is still open",
     "table1": "Tables 1 and 2: ECG5000",
+    "etth1": "ETTh1: not in the paper; stands in for Traffic",
     "alpha": "Figure 5(b): the influence of alpha",
     "speedup": "Figure 5(a): the custom backward against autograd",
 }
@@ -157,7 +185,7 @@ def test_the_paper_page_in_a_browser_draws_the_claims_and_the_charts_light_dark_
                 page.set_default_timeout(120_000)
                 page.goto(f"http://127.0.0.1:{port}/paper")
                 page.get_by_role("heading", name="The paper's claims at a glance").wait_for()
-                page.locator('[data-testid="stDataFrame"]').first.wait_for()
+                page.get_by_text("ETTh1: not in the paper; stands in for Traffic").first.wait_for()
                 # Each section opened as a reader does (its charts are drawn then): all of them in the light
                 # view; in the others, those the screenshots show.
                 opened = SECTIONS if name == "light" else [s for s in SCREENSHOT_PARTS.values() if s in SECTIONS]
