@@ -29,6 +29,9 @@ DEFAULTS = {
 # where the fused ones take half a minute (see `dilate_loss`), with the same values.
 BACKEND = "matrix"
 NO_GRADIENT = 1e-6  # largest |d loss / d point| still called "no gradient": below float noise of a push
+# A loss whose largest push is under this share of the largest push of all the losses moves the
+# forecast by under a pixel of a 300-pixel chart at their common scale: "practically 0".
+VISIBLE = 0.01
 
 
 def step_target(length: int = 40, position: int = 20, height: float = 1.0, noise: float = 0.0, seed: int = 0):
@@ -156,15 +159,73 @@ def analyse(forecast, target, alpha: float = 0.5, gamma: float = 0.01) -> dict:
     }
 
 
-def descent_step(forecast, gradient, largest_move: float) -> np.ndarray:
-    """Where one gradient-descent step moves each point (N,): forecast - lr * gradient, with the
-    learning rate lr that moves the most-pushed point by `largest_move`; the forecast itself if
-    the gradient is 0 everywhere."""
-    forecast, gradient = np.asarray(forecast, dtype=float), np.asarray(gradient, dtype=float)
-    largest = np.abs(gradient).max()
+def common_rate(gradients: dict[str, np.ndarray], largest_move: float) -> float:
+    """The one learning rate for every loss (name -> (N,) gradient): the one that moves the
+    most-pushed point of all the losses by `largest_move`; 0 if no loss has a gradient.
+
+    One rate for all, as training would use: a loss whose gradient is 1000 times smaller moves
+    the forecast 1000 times less, and is drawn so."""
+    top = max(float(np.abs(g).max()) for g in gradients.values())
+    return largest_move / top if top > NO_GRADIENT else 0.0
+
+
+def descent_step(forecast, gradient, rate: float) -> np.ndarray:
+    """Where one gradient-descent step of learning rate `rate` moves each point: forecast - rate * gradient, (N,)."""
+    return np.asarray(forecast, dtype=float) - rate * np.asarray(gradient, dtype=float)
+
+
+def push_size(gradient, gradients: dict[str, np.ndarray]) -> str:
+    """How a loss's gradient (N,) compares at the losses' common scale (every gradient, name -> (N,)):
+    'none' (at most NO_GRADIENT everywhere), 'practically 0' (its largest push under VISIBLE of the
+    largest push of all the losses: its arrows would be under a pixel) or 'pushes'."""
+    largest = float(np.abs(gradient).max())
     if largest <= NO_GRADIENT:
-        return forecast.copy()
-    return forecast - largest_move / largest * gradient
+        return "none"
+    top = max(float(np.abs(g).max()) for g in gradients.values())
+    return "practically 0" if largest < VISIBLE * top else "pushes"
+
+
+def closest_cheapest_path(D, rtol: float = 1e-9, farthest: bool = False) -> np.ndarray:
+    """Among the DTW paths of least cost through D (N, M), the one closest to the diagonal (least
+    sum of (i - j)^2; the farthest if `farthest`), as (L, 2) (i, j) pairs.
+
+    Where costs tie (a flat stretch matches any flat stretch at cost 0), DTW's own tie-break puts
+    the path's detours wherever its recursion meets them first, often at t = 0; this one keeps to
+    the diagonal until the series force it off, so a lag shows where it happens. Costs within
+    rtol of the least (relative to it, or absolute below 1) count as equal."""
+    D = np.asarray(D, dtype=float)
+    N, M = D.shape
+    cost = np.full((N, M), np.inf)
+    Omega = np.zeros((N, M))  # sum of (i - j)^2 along the chosen path to (i, j)
+    came = np.zeros((N, M), dtype=np.int64)  # 0: diagonal, 1: from above (i - 1), 2: from the left (j - 1)
+    cost[0, 0] = D[0, 0]
+    # DP recursion, lexicographic: least cost first, then least Omega; the diagonal wins full ties.
+    for i in range(N):
+        for j in range(M):
+            if i == 0 and j == 0:
+                continue
+            options = [(i - 1, j - 1, 0), (i - 1, j, 1), (i, j - 1, 2)]
+            options = [(a, b, k) for a, b, k in options if a >= 0 and b >= 0]
+            least = min(cost[a, b] for a, b, _ in options)
+            tied = [(a, b, k) for a, b, k in options if cost[a, b] <= least + rtol * max(1.0, abs(least))]
+            a, b, k = min(tied, key=lambda o: ((-1 if farthest else 1) * Omega[o[0], o[1]], o[2]))
+            cost[i, j] = D[i, j] + cost[a, b]
+            Omega[i, j] = (i - j) ** 2 + Omega[a, b]
+            came[i, j] = k
+    path, i, j = [(N - 1, M - 1)], N - 1, M - 1
+    while (i, j) != (0, 0):  # back from the end, along the choices made
+        i, j = (i - 1, j - 1) if came[i, j] == 0 else (i - 1, j) if came[i, j] == 1 else (i, j - 1)
+        path.append((i, j))
+    return np.array(path[::-1])
+
+
+def largest_lag(path) -> tuple[int, np.ndarray]:
+    """The path's (L, 2) largest lag j - i (forecast step minus target step, signed; 0 on the
+    diagonal) and the target steps i where it reaches it, sorted: (lag, (K,) steps)."""
+    path = np.asarray(path)
+    lags = path[:, 1] - path[:, 0]
+    lag = int(lags[np.argmax(np.abs(lags))])
+    return lag, np.unique(path[lags == lag, 0])
 
 
 def pushes(gradient, share: float = 0.25) -> list[tuple[int, int, int]]:

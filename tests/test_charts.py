@@ -3,13 +3,9 @@
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from dilate_lab import paper
 from explorer import charts
-
-FIGURE5B_SUMMARY = paper.RESULTS / "figure5b_alpha" / "summary.csv"
 
 REPORTS = [
     {"epoch": e, "train": {n: {"loss": 1.0 / e} for n in ("mse", "soft_dtw", "dilate")},
@@ -135,21 +131,6 @@ def test_the_scatter_of_many_series_draws_the_same_thousand_for_every_loss():
     np.testing.assert_array_equal(charts.drawn_series(9), np.arange(9))  # a small test set: every series
 
 
-def test_alpha_influence_draws_ours_by_alpha_and_the_papers_table1_value_at_its_alpha():
-    rows = pd.read_csv(FIGURE5B_SUMMARY)  # the committed Figure 5(b) summary, as the Paper page reads it
-    fig = charts.alpha_influence(rows[rows["protocol"] == "best"], paper.PAPER_LOSS_PARAMETERS["alpha"])
-    ours = [trace for trace in fig.data if trace.mode == "lines+markers"]
-    reported = [trace for trace in fig.data if trace.name == "the paper (Table 1)"]
-    assert len(ours) == 3 and all(list(trace.x) == sorted(trace.x) for trace in ours)
-    # Table 1, synthetic Seq2Seq, DILATE: MSE x100, DTW x100, TDI x10, at alpha 0.5
-    assert [(list(t.x), list(t.y), list(t.error_y.array)) for t in reported] == [
-        ([0.5], [1.21], [0.13]),
-        ([0.5], [23.1], [2.44]),
-        ([0.5], [14.8], [1.29]),
-    ]
-    assert [t.showlegend for t in reported] == [True, False, False]
-
-
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="kaleido needs Debian's chromium")
 def test_figures_export_as_png_with_the_systems_chromium():
     png = charts.soft_alignment(np.eye(3), 0.1).to_image(format="png", width=300, height=200)
@@ -158,62 +139,3 @@ def test_figures_export_as_png_with_the_systems_chromium():
 
 def test_warmup_builds_the_live_figures_on_a_report_in_the_trainers_format():
     charts.warmup()  # raises when a live figure's function or the report format it reads changed
-
-
-def test_gradient_view_draws_the_push_below_on_an_axis_symmetric_about_zero():
-    target = np.r_[np.zeros(5), np.ones(5)]
-    forecast = np.r_[np.zeros(6), 0.5, np.ones(3)]
-    gradient = np.r_[np.zeros(6), -0.4, 0.1, np.zeros(2)]
-    moved = forecast - gradient
-    fig = charts.gradient_view(target, forecast, gradient, "DILATE", moved)
-    bars = next(trace for trace in fig.data if trace.type == "bar")
-    np.testing.assert_array_equal(bars.y, gradient)
-    assert bars.marker.color == charts.COLOURS["dilate"] and bars.yaxis == "y2"
-    low, high = fig.layout.yaxis2.range
-    assert low == -high and high == pytest.approx(1.15 * 0.4) and fig.layout.yaxis2.zeroline
-    # One arrow per moved point, from the forecast to where the step moves it.
-    arrows = [(a.x, a.ay, a.y) for a in fig.layout.annotations if a.showarrow]
-    assert arrows == [(6, 0.5, 0.9), (7, 1.0, 0.9)]
-    assert fig.data[0].line.color == charts.COLOURS["target"]
-
-
-@pytest.mark.parametrize("size", [0.0, 1e-14])  # exactly 0, and float noise (a sharp late step at gamma 0.03)
-def test_gradient_view_of_no_gradient_keeps_zero_in_the_middle_and_says_so(size):
-    series = np.zeros(8)
-    gradient = np.r_[np.zeros(4), size, -size, 0, 0]
-    fig = charts.gradient_view(series, series, gradient, "temporal", series)
-    assert list(fig.layout.yaxis2.range) == [-1.0, 1.0]
-    assert not [a for a in fig.layout.annotations if a.showarrow]
-    assert [a.text for a in fig.layout.annotations] == ["no gradient: d temporal / d point ≈ 0 everywhere"]
-
-
-def test_playground_losses_each_have_their_own_colour_on_one_shared_axis():
-    x = np.arange(-2, 3)
-    excess = {
-        name: np.abs(x) * (k + 1.0) for k, name in enumerate(("MSE", "soft-DTW", "temporal", "DILATE", "divergence"))
-    }
-    fig = charts.loss_excess(x, excess, current=1, x_title="shift", y_title="growth")
-    colours = [trace.line.color for trace in fig.data]
-    assert [trace.name for trace in fig.data] == list(excess) and len(set(colours)) == 5
-    assert colours[0] == charts.COLOURS["mse"] and colours[4] == charts.COLOURS["sdtw_div"]
-    assert all(trace.yaxis in (None, "y") for trace in fig.data)  # one axis for all
-    assert fig.layout.shapes[0].x0 == 1
-
-
-def test_forecast_panel_draws_the_target_under_the_forecast():
-    target, forecast = np.r_[np.zeros(3), np.ones(3)], np.r_[np.zeros(4), np.ones(2)]
-    fig = charts.forecast_panel(target, forecast)
-    np.testing.assert_array_equal(fig.data[0].y, target)
-    np.testing.assert_array_equal(fig.data[1].y, forecast)
-    assert fig.data[0].line.color == charts.COLOURS["target"] and fig.layout.title.text is None
-
-
-def test_gradient_grid_gives_each_loss_a_row_scaled_to_its_own_push_about_zero():
-    gradients = {"MSE": np.array([0.0, -0.05, 0.0]), "soft-DTW": np.array([0.6, -0.2, 0.0]), "temporal": np.zeros(3)}
-    fig = charts.gradient_grid(gradients)
-    assert [trace.marker.color for trace in fig.data] == [charts.loss_colour(name) for name in gradients]
-    assert [trace.yaxis for trace in fig.data] == ["y", "y2", "y3"]
-    ranges = [list(fig.layout[f"yaxis{k}"].range) for k in ("", "2", "3")]
-    assert ranges == [pytest.approx([-0.0575, 0.0575]), pytest.approx([-0.69, 0.69]), [-1, 1]]
-    labels = [a.text for a in fig.layout.annotations]
-    assert labels == ["MSE: largest |gradient| 0.05", "soft-DTW: largest |gradient| 0.6", "temporal: no gradient"]

@@ -166,9 +166,13 @@ def test_no_gradient_reasons_name_the_identical_forecast_and_the_single_path():
 @pytest.mark.parametrize("name", pg.LOSS_NAMES)
 def test_a_small_descent_step_lowers_the_loss_and_moves_the_most_pushed_point_by_the_move_asked(name):
     target, forecast, alpha, gamma = _defaults()
-    gradient = pg.gradients(forecast, target, alpha, gamma)[name]
-    moved = pg.descent_step(forecast, gradient, largest_move=1e-3)
-    assert np.abs(moved - forecast).max() == pytest.approx(1e-3)
+    gradients = pg.gradients(forecast, target, alpha, gamma)
+    gradient = gradients[name]
+    rate = pg.common_rate(gradients, 1e-3)
+    moved = pg.descent_step(forecast, gradient, rate)
+    # One rate for all: the most-pushed point of all the losses moves 1e-3, this loss's in proportion.
+    top = max(np.abs(g).max() for g in gradients.values())
+    assert np.abs(moved - forecast).max() == pytest.approx(1e-3 * np.abs(gradient).max() / top)
     pushed = np.abs(gradient) > 1e-9 * np.abs(gradient).max()
     assert (np.sign(moved - forecast)[pushed] == -np.sign(gradient[pushed])).all()
     assert _loss(name, moved, target, alpha, gamma) < _loss(name, forecast, target, alpha, gamma)
@@ -216,3 +220,41 @@ def test_curves_pass_through_the_forecast_their_settings_make_and_excess_is_zero
     assert grown["MSE"][list(shifts).index(5)] == pytest.approx(values["MSE"][15] - values["MSE"][10])
     with pytest.raises(ValueError, match="not among"):
         pg.excess(shifts, values, 0.5)
+
+
+def test_one_rate_for_every_loss_and_practically_0_below_a_hundredth_of_the_largest_push():
+    gradients = {"MSE": np.array([0.0, 0.05]), "DILATE": np.array([1.19e-4, 0.0]), "temporal": np.zeros(2)}
+    assert pg.common_rate(gradients, 0.25) == pytest.approx(5.0)
+    assert [pg.push_size(g, gradients) for g in gradients.values()] == ["pushes", "practically 0", "none"]
+    assert pg.push_size(np.array([0.0, 0.0006]), gradients) == "pushes"  # 1.2% of MSE's
+    assert pg.common_rate({"temporal": np.zeros(2)}, 0.25) == 0.0
+
+
+def _omega(path) -> float:
+    return float(((path[:, 0] - path[:, 1]) ** 2).sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_drawn_path_is_the_cheapest_closest_to_the_diagonal_among_every_path(seed):
+    from tests.naive import alignment_paths
+
+    rng = np.random.default_rng(seed)
+    D = rng.integers(0, 3, size=(4, 5)).astype(float)  # small integers: many paths tie
+    paths = [np.argwhere(A) for A in alignment_paths(4, 5)]  # 0/1 matrices as (L, 2) cells, in path order
+    costs = np.array([D[p[:, 0], p[:, 1]].sum() for p in paths])
+    cheapest = [p for p, c in zip(paths, costs, strict=True) if c == costs.min()]
+    for farthest, pick in ((False, min), (True, max)):
+        path = pg.closest_cheapest_path(D, farthest=farthest)
+        assert D[path[:, 0], path[:, 1]].sum() == costs.min()
+        assert _omega(path) == pick(_omega(p) for p in cheapest)
+
+
+def test_a_sharp_late_step_is_drawn_lagging_at_the_step_where_dtw_own_tie_break_lags_from_t0():
+    forecast = pg.forecast_from(TARGET, shift=3)
+    views = pg.analyse(forecast, TARGET, 0.5, 0.01)["views"]
+    lag, where = pg.largest_lag(pg.closest_cheapest_path(views["D"]))
+    assert lag == 3 and where.tolist() == [19, 20]  # target step 19 waits while the forecast's 20-22 pass
+    own_lag, own_where = pg.largest_lag(views["path"])
+    assert own_lag == 3 and own_where.tolist() == list(range(0, 21))  # the tie-break: the whole lag at t = 0-3
+    far_lag, _ = pg.largest_lag(pg.closest_cheapest_path(views["D"], farthest=True))
+    assert far_lag > 3
