@@ -35,6 +35,15 @@ def check_alpha(alpha) -> float:
     return float(alpha)
 
 
+def check_tensor(x, name: str, shape: str) -> None:
+    """x must be a torch tensor: a numpy array or a list gets a TypeError that says what to pass."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch tensor of shape {shape}, got {type(x).__name__}; "
+            f"pass torch tensors, e.g. torch.as_tensor({name}, dtype=torch.float32)."
+        )
+
+
 class NotFiniteError(ValueError):
     """The tensor called `name` holds NaN or infinite values."""
 
@@ -54,8 +63,7 @@ def check_costs(D) -> None:
     Its values must be finite too; the kernels check that during their sweep, which costs
     nothing, instead of a separate pass over D here.
     """
-    if not isinstance(D, torch.Tensor):
-        raise ValueError(f"D must be a torch tensor of shape (B, N, M), got {type(D).__name__}.")
+    check_tensor(D, "D", "(B, N, M)")
     if D.dim() != 3:
         raise ValueError(
             f"D must have shape (B, N, M), a batch of cost matrices, got shape {tuple(D.shape)}; "
@@ -71,8 +79,7 @@ def check_series_pair(pred, target, finite: bool = True) -> None:
     """pred (B, M, d) and target (B, N, d): floating tensors, same B and d, and (finite=True)
     finite values; a caller whose kernel flags non-finite values itself checks them afterwards."""
     for name, x in (("pred", pred), ("target", target)):
-        if not isinstance(x, torch.Tensor):
-            raise ValueError(f"{name} must be a torch tensor of shape (B, length, d), got {type(x).__name__}.")
+        check_tensor(x, name, "(B, length, d)")
         if x.dim() != 3:
             raise ValueError(
                 f"{name} must have shape (B, length, d), a batch of series with d features, got shape "

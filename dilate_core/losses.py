@@ -15,8 +15,8 @@ from functools import lru_cache, wraps
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
+from dilate_core import _reference
 from dilate_core._backends import (
     _SWEEPS,
     _as_dtype,
@@ -32,6 +32,7 @@ from dilate_core._validate import (
     check_gamma,
     check_number,
     check_series_pair,
+    check_tensor,
 )
 
 # The most bytes one DILATE call on the CPU keeps for its backward (the softmin weights and the
@@ -63,15 +64,43 @@ FUSED_BACKENDS = ("auto", "numba")  # those of the losses of series pairs on the
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _once_differentiable(backward):
-    """torch's `once_differentiable` (a second derivative raises), entered only while a graph
-    of the gradient is being built (create_graph=True): otherwise its no_grad block costs
-    several microseconds per call, and the backward already runs without grad."""
-    checked = once_differentiable(backward)
+def _differentiable_again(recompute):
+    """A Function's backward that runs as written for a plain gradient, and through outputs
+    recomputed by `recompute(ctx) -> (inputs, outputs, arguments)` with differentiable torch
+    operations (`_reference`) when the gradient's graph is built (create_graph=True): the fast
+    backward's result carries no graph, and a gradient penalty would see a constant."""
 
-    @wraps(backward)
-    def wrapper(ctx, *grads):
-        return checked(ctx, *grads) if torch.is_grad_enabled() else backward(ctx, *grads)
+    def decorate(backward):
+        @wraps(backward)
+        def wrapper(ctx, *grads):
+            if not torch.is_grad_enabled():  # the backward of a plain gradient runs without grad
+                return backward(ctx, *grads)
+            with torch.enable_grad():
+                inputs, outputs, arguments = recompute(ctx)
+                return _reference.recomputed_gradients(ctx, inputs, outputs, grads, arguments)
+
+        return wrapper
+
+    return decorate
+
+
+def _reference_ends(ends):
+    """The back-ends' ends (None, or two arrays or tensors of (B,) integers, empty for none) as
+    `_reference` takes them."""
+    return None if ends is None or len(ends[0]) == 0 else ends
+
+
+def _eager(function):
+    """`function`, run by torch.compile as a graph break: Dynamo would otherwise trace into the
+    numba kernels (and fail there). Checked per call, since torch.compiler.disable's own wrapper
+    costs 2 us on every eager call, a few percent of a small loss."""
+    outside = torch.compiler.disable(function)
+
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        if torch.compiler.is_compiling():
+            return outside(*args, **kwargs)
+        return function(*args, **kwargs)
 
     return wrapper
 
@@ -84,6 +113,19 @@ def _pick_backend(D: torch.Tensor, backend: str) -> str:
     return "numba" if backend == "matrix" else backend  # on a cost matrix, numba's sweeps are the matrix ones
 
 
+def _recompute_soft_dtw(ctx):
+    """_SoftDTW's or _SoftDTWValue's inputs and outputs, recomputed with a graph."""
+    D = ctx.saved_tensors[-1]
+    values, alignment = _reference.soft_dtw_and_alignment(D, ctx.sweeps.gamma, _reference_ends(ctx.ends))
+    return (D,), (values, alignment), 4
+
+
+def _recompute_soft_dtw_value(ctx):
+    """_SoftDTWValue's input and output, recomputed with a graph."""
+    (D,) = ctx.saved_tensors
+    return (D,), (_reference.soft_dtw_values(D, ctx.sweeps.gamma, _reference_ends(ctx.ends)),), 4
+
+
 class _SoftDTW(torch.autograd.Function):
     """(B, N, M) costs -> soft-DTW values (B,) and expected alignments (B, N, M); `ends` as
     `_TorchSweeps` takes them, or None."""
@@ -91,16 +133,17 @@ class _SoftDTW(torch.autograd.Function):
     @staticmethod
     def forward(ctx, D, gamma, backend, ends=None):
         ctx.sweeps = _SWEEPS[backend](D, gamma, ends)
+        ctx.ends = ends
         ones = torch.ones(D.shape[0], dtype=torch.float64, device=ctx.sweeps.values.device)
         alignment = ctx.sweeps.alignment(ones, D.dtype).to(D.device)
-        ctx.save_for_backward(alignment)
+        ctx.save_for_backward(alignment, D)
         ctx.set_materialize_grads(False)  # an output nobody uses gets None: skip its sweep
         return ctx.sweeps.values.to(D.device, D.dtype), alignment
 
     @staticmethod
-    @_once_differentiable
+    @_differentiable_again(_recompute_soft_dtw)
     def backward(ctx, grad_values, grad_alignment):
-        (alignment,) = ctx.saved_tensors
+        alignment, _ = ctx.saved_tensors
         # d softDTW / dD = E.
         grad_D = torch.zeros_like(alignment) if grad_values is None else grad_values[:, None, None] * alignment
         if grad_alignment is not None:
@@ -115,16 +158,18 @@ class _SoftDTWValue(torch.autograd.Function):
     @staticmethod
     def forward(ctx, D, gamma, backend, ends=None):
         ctx.sweeps = _SWEEPS[backend](D, gamma, ends)
-        ctx.device, ctx.dtype = D.device, D.dtype
+        ctx.device, ctx.dtype, ctx.ends = D.device, D.dtype, ends
+        ctx.save_for_backward(D)  # for a gradient with a graph only
         return ctx.sweeps.values.to(D.device, D.dtype)
 
     @staticmethod
-    @_once_differentiable
+    @_differentiable_again(_recompute_soft_dtw_value)
     def backward(ctx, grad_values):
         # d sum_b g_b softDTW(D_b) / dD_b = g_b E_b, written by the alignment sweep itself.
         return ctx.sweeps.alignment(grad_values, ctx.dtype).to(ctx.device), None, None, None
 
 
+@_eager
 def _checked_apply(function, D, gamma, backend, ends=None):
     """function.apply(D, gamma, backend, ends) after checking D, gamma and the backend."""
     check_costs(D)
@@ -217,8 +262,8 @@ class _SquaredDistances(torch.autograd.Function):
         return D
 
     @staticmethod
-    @_once_differentiable
     def backward(ctx, G):
+        # Torch operations alone: with create_graph=True autograd differentiates them again.
         # dD[i, j] / dpred[j] = -2 (target[i] - pred[j]), so grad_pred[j] = -2 (sum_i G[i, j] target[i]
         # - pred[j] sum_i G[i, j]), and symmetrically for target: two batched products, no big temporaries.
         target, pred = ctx.saved_tensors
@@ -241,6 +286,8 @@ def cost_matrix(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     tensor([[[ 1.,  4., 16.],
              [ 1.,  0.,  4.]]])
     """
+    check_tensor(target, "target", "(B, N, d)")
+    check_tensor(pred, "pred", "(B, M, d)")
     B, N, d = target.shape
     if B * N * pred.shape[1] * d < _LARGE_COST_MATRIX:
         return ((target[:, :, None, :] - pred[:, None, :, :]) ** 2).sum(dim=-1)
@@ -275,6 +322,32 @@ class _CostsOfFiniteSeries:
 _costs_of_finite_series = _CostsOfFiniteSeries()
 
 
+def _recompute_pair(ctx, timed: bool):
+    """The series a fused Function kept, and their soft-DTW values (B,) and (when `timed`) <E_b, Omega>
+    (B,), recomputed with a graph."""
+    # Aliases: when pred and target are one tensor (soft_dtw_divergence's self-terms), each
+    # argument's gradient is then its own, not both summed twice.
+    pred, target = (x.view_as(x) for x in ctx.saved_tensors)
+    ends = _reference_ends(ctx.sweeps.ends)
+    D = cost_matrix(target, pred)
+    if not timed:
+        return pred, target, _reference.soft_dtw_values(D, ctx.sweeps.gamma, ends), None
+    values, alignment = _reference.soft_dtw_and_alignment(D, ctx.sweeps.gamma, ends)
+    N, M = D.shape[1:]
+    return pred, target, values, (alignment * _omega(N, M, D.device, torch.float64)).sum(dim=(1, 2))
+
+
+def _recompute_fused_dilate(ctx):
+    """_FusedDILATE's inputs and outputs (loss, shape, temporal), recomputed with a graph."""
+    pred, target, shape, totals = _recompute_pair(ctx, timed=True)
+    cells = ctx.cells if isinstance(ctx.cells, int) else torch.from_numpy(ctx.cells)
+    temporal = totals / cells
+    terms = [ctx.alpha * shape + (1 - ctx.alpha) * temporal, shape, temporal]
+    if ctx.reduction != "none":
+        terms = [_REDUCE[ctx.reduction](x) for x in terms]
+    return (pred, target), terms, 8
+
+
 class _FusedDILATE(torch.autograd.Function):
     """(pred (B, M, d), target (B, N, d)) -> DILATE's loss, shape and temporal terms, on the CPU
     with `_FusedSweeps`: one forward sweep, one backward sweep, no cost matrix. ends : None or
@@ -307,7 +380,7 @@ class _FusedDILATE(torch.autograd.Function):
         return tuple(x if reduction == "none" else x[0] for x in out)
 
     @staticmethod
-    @_once_differentiable
+    @_differentiable_again(_recompute_fused_dilate)
     def backward(ctx, grad_loss, grad_shape, grad_temporal):
         pred, target = ctx.saved_tensors  # unpacked to check they were not changed in place
         B = target.shape[0]
@@ -331,6 +404,12 @@ def _per_series(grad):
     return grad.detach().to("cpu", torch.float64).numpy()
 
 
+def _recompute_fused_soft_dtw(ctx):
+    """_FusedSoftDTW's inputs and output, recomputed with a graph."""
+    pred, target, values, _ = _recompute_pair(ctx, timed=False)
+    return (pred, target), (values,), 6
+
+
 class _FusedSoftDTW(torch.autograd.Function):
     """(pred (B, M, d), target (B, N, d)) -> soft-DTW of each pair (B,), with `_FusedSweeps`."""
 
@@ -345,7 +424,7 @@ class _FusedSoftDTW(torch.autograd.Function):
         return _as_dtype(values, pred.dtype)
 
     @staticmethod
-    @_once_differentiable
+    @_differentiable_again(_recompute_fused_soft_dtw)
     def backward(ctx, grad_values):
         ctx.saved_tensors  # noqa: B018 (unpacked to check the series were not changed in place)
         shape_scale = _kernel_input(grad_values, np.float64)  # often a stride-0 expansion
@@ -415,9 +494,11 @@ def dilate_loss(
     return _dilate(pred, target, alpha, gamma, backend, memory_limit)
 
 
+@_eager
 def _dilate(pred, target, alpha, gamma, backend, memory_limit, lengths=None, reduction="mean"):
     """`dilate_loss` with pair b scored on its first lengths[b] steps (lengths : None or a (B,)
     integer tensor), and the terms reduced by "mean" or "sum" over the batch, or "none" ((B,) each)."""
+    check_tensor(pred, "pred", "(B, M, d)")
     fused = backend in FUSED_BACKENDS and not pred.is_cuda
     pred, target, lengths = _checked_pair(pred, target, lengths, fused)
     alpha = check_alpha(alpha)
@@ -528,8 +609,10 @@ def soft_dtw_series(
     return _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit)
 
 
+@_eager
 def _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit, lengths=None):
     """`soft_dtw_series` with pair b scored on its first lengths[b] steps (lengths : None or (B,) integers)."""
+    check_tensor(pred, "pred", "(B, M, d)")
     fused = backend in FUSED_BACKENDS and not pred.is_cuda
     pred, target, lengths = _checked_pair(pred, target, lengths, fused)
     gamma = check_gamma(gamma)
@@ -565,6 +648,7 @@ def band_radius(N: int, M: int) -> int:
     return max(1, round(0.1 * max(N, M)), abs(N - M))
 
 
+@_eager
 def dilate_t_loss(
     pred: torch.Tensor,
     target: torch.Tensor,
