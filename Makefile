@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 INTEGRATIONS := .venv-integrations
 
-.PHONY: run serve test test-fast test-integrations lint bench system-packages load
+.PHONY: run serve test test-fast test-integrations test-min-versions docs lint bench system-packages load
 
 # Re-installs only when a requirements file or the package's metadata changed since the last install.
 # The app's stack from requirements.txt (torch pinned), then the core, dilate_core, from this checkout
@@ -70,3 +70,20 @@ test-integrations: $(INTEGRATIONS)/.installed
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.bench_losses
 	$(PY) -m bench.bench_training
+
+# The library's tests at the lowest versions pyproject.toml declares (torch 2.13.0 is the one
+# installable here; numpy and numba at their floors), in a venv of their own, built once.
+MIN_VENV := .venv-min
+$(MIN_VENV)/.installed: pyproject.toml
+	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(MIN_VENV)
+	$(PY) -m pip --python $(MIN_VENV)/bin/python install -q torch==2.13.0 numba==0.62.0 numpy==1.25.2 pytest
+	$(PY) -m pip --python $(MIN_VENV)/bin/python install -q --no-deps -e .
+	touch $@
+
+test-min-versions: $(MIN_VENV)/.installed $(VENV)/.installed
+	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -m "not slow" tests/test_autograd.py tests/test_modules.py \
+		dilate_core/losses.py dilate_core/modules.py
+
+# docs/api.md from the docstrings (tests/test_docs.py checks it is up to date).
+docs: $(VENV)/.installed
+	$(PY) -m docs.build_api

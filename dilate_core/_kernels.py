@@ -14,7 +14,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from dilate_core._numba_cache import cache_enabled
+from dilate_core._numba_cache import announce_compiles, cache_enabled
 
 INF = np.inf  # the one sentinel for "no path reaches this cell"
 # exp(-40) < 2^-57: a softmin term this small cannot change a sum that holds exp(0) = 1, so its
@@ -28,6 +28,7 @@ INV_SQRT3, HALF_LN3 = 0.5773502691896258, 0.5493061443340549
 # stop LLVM from vectorising the loops (no denominator here can be 0). Cached on disk where
 # a place can be written (see _numba_cache).
 KERNEL = {"cache": cache_enabled(), "error_model": "numpy", "fastmath": {"contract"}}
+announce_compiles()  # a one-line notice when a kernel compiles (a cold cache)
 
 
 def _power_of_two_codegen(float_type, int_type, mantissa_bits, bias):

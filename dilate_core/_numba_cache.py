@@ -8,12 +8,22 @@ none is writable either the kernels compile in memory at each start (about a min
 said once, as a warning. NUMBA_CACHE_DIR, when set, is numba's to use, as always.
 """
 
+import logging
 import os
 import tempfile
 import warnings
 
 import numba
-from numba.core import caching
+from numba.core import caching, event
+
+# The lowest numba the library's tests pass with (pyproject.toml declares it; numba 0.59-0.61
+# fail inside numba's caching at import, with an error that names none of this).
+NUMBA_FLOOR = (0, 62)
+if tuple(int(part) for part in numba.__version__.split(".")[:2]) < NUMBA_FLOOR:
+    raise ImportError(
+        f"dilate_core needs numba >= {'.'.join(map(str, NUMBA_FLOOR))}, found numba {numba.__version__}: "
+        f"pip install 'numba>={'.'.join(map(str, NUMBA_FLOOR))}'"
+    )
 
 
 def _probe():
@@ -62,3 +72,41 @@ def cache_enabled() -> bool:
         stacklevel=2,
     )
     return False
+
+
+_logger = logging.getLogger("dilate_core")
+
+
+class _CompileNotice(event.Listener):
+    """Says once per process, when a kernel of this package starts compiling (a cache miss: a
+    kernel loaded from numba's disk cache is not compiled), how long it takes and how to avoid it.
+    A log line of the "dilate_core" logger, not a warning: silence it with
+    logging.getLogger("dilate_core").setLevel(logging.ERROR)."""
+
+    said = registered = False
+
+    def on_start(self, started):
+        function = getattr(started.data.get("dispatcher"), "py_func", None)
+        if self.said or not getattr(function, "__module__", "").startswith("dilate_core."):
+            return
+        self.said = True
+        where = numba.config.CACHE_DIR or "__pycache__ beside the package (or ~/.cache/numba)"
+        _logger.warning(
+            "dilate_core: compiling the loss kernels for this process's first call (30-90 s, once: they are "
+            "cached in %s for later processes). Run dilate_core.warmup() once per environment (a container "
+            "build, each cluster node), with NUMBA_CACHE_DIR set to a directory that persists.",
+            where,
+        )
+
+    def on_end(self, ended):
+        pass
+
+
+_NOTICE = _CompileNotice()
+
+
+def announce_compiles() -> None:
+    """Registers the one-line notice of a cold compile (once, however often it is called)."""
+    if not _NOTICE.registered:
+        event.register("numba:compile", _NOTICE)
+        _NOTICE.registered = True

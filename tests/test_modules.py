@@ -226,3 +226,16 @@ def test_losses_metrics_and_synthetic_data_need_only_the_required_dependencies()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-3:] == ["['dtw',", "'mse',", "'tdi']"]
+
+
+def test_an_unsupported_numba_is_named_at_import():
+    code = (
+        "import numba\n"
+        "numba.__version__ = '0.61.2'\n"  # the last release whose caching fails at import
+        "try:\n"
+        "    from dilate_core import DILATELoss\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert "dilate_core needs numba >= 0.62, found numba 0.61.2" in done.stdout, done.stderr
