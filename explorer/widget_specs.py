@@ -8,7 +8,8 @@ field of `explorer.limits.Limits`) that caps it further.
 
 from dataclasses import dataclass
 
-from dilate_lab.settings import GAMMAS
+from dilate_lab.paper import PAPER_LOSS_PARAMETERS
+from dilate_lab.settings import GAMMAS, LOSSES
 
 RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # Adam learning rates offered
 HIDDEN = (16, 32, 64, 128, 256)  # hidden units offered
@@ -112,3 +113,22 @@ SOURCE_WIDGETS: dict[str, dict[str, Widget]] = {
 def widget_for(name: str, source: str | None = None) -> Widget:
     """The widget of setting `name`, as data source `source` offers it when given."""
     return SOURCE_WIDGETS.get(source, {}).get(name) or WIDGETS[name]
+
+
+# The Train form's "paper's settings" (DESIGN.md, Table 1's settings): the three losses of Table 1 on
+# the GRU Seq2Seq of 128 units, Adam at 0.001 on batches of 100, up to 1000 epochs with each model's
+# best validation weights kept (its early stopping), evaluated every 10 epochs, no warm-up.
+PAPER_EPOCHS = 1000  # the paper's "up to 1000 epochs"
+PAPER_SETTINGS = {
+    "losses": LOSSES,
+    "model": "seq2seq",
+    "hidden": 128,
+    **PAPER_LOSS_PARAMETERS,  # alpha 0.5, gamma 0.01
+    "lr": 1e-3,
+    "batch_size": 100,
+    "epochs": PAPER_EPOCHS,
+    "select_on_validation": True,
+    "patience": 0,  # every model trains all its epochs; its best validation weights are its result
+    "eval_every": 10,
+    "mse_warmup": 0,
+}

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dilate_lab.settings import LOSS_LABELS, Setting
+from dilate_lab.sources import SOURCES
 from explorer import links
 from explorer.limits import Limits
 from explorer.widget_specs import Widget, widget_for
@@ -77,3 +78,27 @@ def setting_input(setting: Setting, page: str, bounds: Limits, use_link: bool = 
     if widget.kind == "radio":
         return st.radio(label, options, options.index(value), key=key, help=help_text)
     return st.selectbox(label, options, options.index(value), key=key, help=help_text)
+
+
+def offered(setting: Setting, value, bounds: Limits, source: str | None = None):
+    """`value` as the setting's widget can hold it on this server: a number clipped to the widget's
+    range, a choice among its options (else the largest one below it, as a default over a limit is)."""
+    widget = widget_for(setting.name, source)
+    if widget.kind in ("slider", "number"):
+        low, high, _ = _range(setting, widget, bounds)
+        return setting.kind(min(max(value, low), high))
+    if widget.kind == "checkbox":
+        return bool(value)
+    options, start = _options(setting, widget, bounds)
+    if setting.kind is tuple:
+        return tuple(option for option in value if option in options)
+    if value in options:
+        return value
+    if isinstance(value, (int, float)):
+        return max((option for option in options if option <= value), default=start)
+    return start
+
+
+def starting_values(source: str, bounds: Limits) -> dict:
+    """name -> value of a data source's settings where its form starts without a link (the Data page's)."""
+    return {s.name: offered(s, _start(s, widget_for(s.name, source)), bounds, source) for s in SOURCES[source].settings}

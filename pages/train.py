@@ -8,74 +8,144 @@ import streamlit as st
 from dilate_core.metrics import FLAT_FRACTION, pooled_flatness
 from dilate_lab import paper
 from dilate_lab.settings import LOSS_LABELS, SETTINGS
+from dilate_lab.sources import SOURCES
 from dilate_lab.train import Config, epochs_text, preview_indices
-from explorer import charts, cost, finished, keys, links, server
+from explorer import charts, cost, finished, keys, links, loaders, server
 from explorer.frame import require_app_frame
 from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
-from explorer.widgets import setting_input
+from explorer.widget_specs import PAPER_EPOCHS, PAPER_SETTINGS, widget_for
+from explorer.widgets import offered, setting_input, starting_values
 
 require_app_frame()
 
 LIVE_REFRESH_S = 1.0  # how often the live view of a run looks for new reports
 FIRST_REPORT_WAIT_S = 0.75  # how long one look waits for the first report of a run handed to a worker
+MADE_HERE = "train.data_made_here"  # DATA_VERSION of the data this page made for a tab that had none
+PAPER_HELP = (
+    "Table 1's settings: the three losses on the GRU Seq2Seq of 128 hidden units, alpha 0.5, gamma 0.01, "
+    f"Adam at 0.001 on batches of 100, up to {PAPER_EPOCHS} epochs keeping each model's best validation weights."
+)
+
+
+def made_here_text(data_settings: dict) -> str:
+    """What this page loaded for a tab that had no data, setting by setting, as the Data page names them."""
+    source = SOURCES[data_settings["dataset"]]
+    named = ", ".join(
+        f"{widget_for(s.name, source.name).label.lower()} {data_settings[s.name]}" for s in source.settings
+    )
+    return f"This tab had no data yet, so Train loaded **{source.label}** ({named}). The Data page changes it."
+
+
+def short_run_text(data_source: str) -> str | None:
+    """Why a run shorter than the paper's may not show DILATE's effect, for the data it trains on."""
+    if data_source == "synthetic":
+        return (
+            f"The paper trains up to {PAPER_EPOCHS} epochs with early stopping (its published code: "
+            f"{finished.PAPER_EPOCHS}). With fewer, DILATE's forecasts of the synthetic steps may still be partly flat "
+            "and worse than MSE's on DTW (they are at the default 100). The Paper page scores the committed runs of up "
+            f"to {PAPER_EPOCHS} epochs (10 seeds), where DILATE's effect shows."
+        )
+    if data_source == "ecg5000":
+        return (
+            f"The paper trains up to {PAPER_EPOCHS} epochs with early stopping (its published code: "
+            f"{finished.PAPER_EPOCHS}); a shorter run's heartbeats may still be flat or late. The Paper page scores "
+            f"the committed ECG5000 runs of up to {PAPER_EPOCHS} epochs (10 seeds)."
+        )
+    return None  # the paper has no runs on this data to point to
+
+
+def papers_settings_text(epochs: int, duration: str | None) -> str:
+    """The form holds the paper's settings: say so, what they cost here, and the server's cap on epochs."""
+    text = f"These are the paper's settings. {duration or ''}".rstrip()
+    if epochs < PAPER_EPOCHS:
+        text += (
+            f" This server allows at most {epochs} epochs a run (its DILATE_MAX_EPOCHS), so the form holds "
+            f"{epochs} instead of the paper's {PAPER_EPOCHS}."
+        )
+    return text
 
 
 st.title("Train")
+bounds = server.limits()
 dataset = st.session_state.get(keys.DATA)
-if dataset is None:
-    st.info("There is no data yet: make or load some first.")
-    st.page_link("pages/data.py", label="Open Data", icon=":material/dataset:")
-    st.stop()
+if dataset is None:  # a new tab: the data its link names (a shared run's), else the Data page's defaults
+    source, chosen = finished._linked_data() or ("synthetic", starting_values("synthetic", bounds))
+    dataset = loaders.make_current(source, chosen)
+    st.session_state[MADE_HERE] = st.session_state[keys.DATA_VERSION]
 
 pool = server.job_pool()
-bounds = server.limits()
 job = server.current_job()
-busy = job is not None and job.state not in FINAL_STATES
+if job is None and st.session_state.get(MADE_HERE) == st.session_state.get(keys.DATA_VERSION):
+    st.info(made_here_text(st.session_state[keys.DATA_SETTINGS]))
+    st.page_link("pages/data.py", label="Change the data on Data", icon=":material/dataset:")
 
-with st.form("train.settings"):
-    values = {name: setting_input(SETTINGS[name], "train", bounds) for name in finished.TRAIN_ACROSS}
-    for column, names in zip(st.columns(len(finished.TRAIN_COLUMNS)), finished.TRAIN_COLUMNS, strict=True):
-        with column:
-            for name in names:
-                values[name] = setting_input(SETTINGS[name], "train", bounds)
-    start = st.form_submit_button("Start training", type="primary", disabled=busy)
-# "Train this configuration" on a shared link's page: the form holds the link's settings, start them
-start = start or (st.session_state.pop(keys.START_FROM_LINK, False) and not busy)
-data_source = (st.session_state.get(keys.DATA_SETTINGS) or {}).get("dataset", "")
-# from the form's last values
-warning = paper.flat_start_warning(data_source, values["gamma"], values["losses"], values["mse_warmup"])
-if warning:
-    st.caption(warning)
-if values["epochs"] < finished.PAPER_EPOCHS:
-    st.caption(
-        f"The paper trains up to 1000 epochs with early stopping (its published code: {finished.PAPER_EPOCHS}). "
-        "With fewer, DILATE's forecasts of the synthetic steps may still be partly flat and worse than MSE's on "
-        "DTW (they are at the default 100). The Paper page scores the committed runs of up to 1000 epochs (10 seeds), "
-        "where DILATE's effect shows; they keep scores, not forecasts: to see the forecasts, train "
-        f"{finished.PAPER_EPOCHS} epochs (or Continue a run)."
-    )
-duration = server.expected_duration(values, dataset)  # before Start: the run's size is its cost
-if duration:
-    st.caption(duration)
 
-if start:
+def use_the_papers_settings() -> None:
+    """The Paper settings button: the form's widgets take the paper's values (those this server offers)."""
+    for name, value in PAPER_SETTINGS.items():
+        offered_value = offered(SETTINGS[name], value, bounds)
+        st.session_state[f"train.{name}"] = list(offered_value) if isinstance(offered_value, tuple) else offered_value
+
+
+@st.fragment
+def settings_form() -> None:
+    """The run's settings, what they cost here, and Start. A fragment: a changed setting redraws only
+    this part, with its expected duration, and leaves a live run's charts alone."""
+    current = server.current_job()
+    busy = current is not None and current.state not in FINAL_STATES
+    with st.container(border=True):
+        st.button(
+            "The paper's settings",
+            key="train.paper",
+            icon=":material/article:",
+            on_click=use_the_papers_settings,
+            help=PAPER_HELP,
+        )
+        values = {name: setting_input(SETTINGS[name], "train", bounds) for name in finished.TRAIN_ACROSS}
+        for column, names in zip(st.columns(len(finished.TRAIN_COLUMNS)), finished.TRAIN_COLUMNS, strict=True):
+            with column:
+                for name in names:
+                    values[name] = setting_input(SETTINGS[name], "train", bounds)
+    data_source = (st.session_state.get(keys.DATA_SETTINGS) or {}).get("dataset", "")
+    warning = paper.flat_start_warning(data_source, values["gamma"], values["losses"], values["mse_warmup"])
+    if warning:
+        st.caption(warning)
+    short = short_run_text(data_source) if values["epochs"] < finished.PAPER_EPOCHS else None
+    if short:
+        st.caption(short)
+    duration = server.expected_duration(values, dataset)  # before Start: the run's size is its cost
+    if values == {name: offered(SETTINGS[name], v, bounds) for name, v in PAPER_SETTINGS.items()}:
+        st.caption(papers_settings_text(values["epochs"], duration))
+    elif duration:
+        st.caption(duration)
+    start = st.button("Start training", type="primary", disabled=busy, key="train.start")
+    # "Train this configuration" on a shared link's page: the form holds the link's settings, start them
+    start = start or (st.session_state.pop(keys.START_FROM_LINK, False) and not busy)
+    if start:
+        start_training(values)
+
+
+def start_training(values: dict) -> None:
+    """Submit a run of these settings on the session's data, or say why it cannot start."""
     if not values["losses"]:
         st.error("Choose at least one loss to train with.")
-        st.stop()
+        return
     try:
         config = Config(**(st.session_state.get(keys.DATA_SETTINGS) | values))
-        job = pool.submit(server.owner(), config, dataset, config.epochs)
+        started = pool.submit(server.owner(), config, dataset, config.epochs)
     except ValueError as error:  # a setting the others rule out, or a LimitError: a message, no traceback
         st.error(str(error))
-        st.stop()
+        return
     links.write(**finished.run_link(config))
-    st.session_state[keys.JOB] = job.id
+    st.session_state[keys.JOB] = started.id
     st.session_state[keys.RUN_NUMBER] = (st.session_state.get(keys.RUN_NUMBER) or 0) + 1
     st.session_state[keys.RUN_HISTORY] = ()
     st.session_state[keys.RUN_DATA_VERSION] = st.session_state.get(keys.DATA_VERSION)
     st.session_state[keys.RUN_DATASET] = dataset  # the run keeps its data even if Data changes
-    st.rerun()
+    st.rerun()  # the whole page: its live view
 
+
+settings_form()
 if job is None:
     st.info("Choose the settings and press **Start training**: three models, one per loss, train side by side.")
     st.stop()
@@ -120,6 +190,27 @@ def live_figures(job, reports: list[dict], run_dataset) -> dict:
             figures["forecasts"][k : k + 1] = [figure]
     st.session_state[keys.LIVE_FIGURES] = {"frame": frame, "reports": len(reports), "figures": figures}
     return figures
+
+
+def untrained_tdi_text(reports: list[dict], dataset: str, model: str) -> str | None:
+    """Why every TDI curve starts low, with the untrained models' TDI (None without epoch 0's scores)."""
+    start = next((r for r in reports if r["epoch"] == 0 and r.get("test")), None)
+    if start is None:
+        return None
+    scale = paper.scales(dataset)["tdi"]
+    tdi = {LOSS_LABELS[name]: f"{scores['tdi'] * scale:.3g}" for name, scores in start["test"].items()}
+    if len(set(tdi.values())) == 1:  # the models start from the same weights
+        values = f"{next(iter(tdi.values()))} for every model"
+    else:
+        values = ", ".join(f"{label} {value}" for label, value in tdi.items())
+    trained = [mean for (metric, _), (mean, _) in paper.table1(dataset, model).items() if metric == "tdi"]
+    beside = f" beside the paper's trained models' {min(trained):.3g} to {max(trained):.3g}" if trained else ""
+    return (
+        f"Untrained (epoch 0), TDI ×{scale:g} is {values}: near 0{beside}, and not because the timing is right. An "
+        "untrained model's forecast is nearly flat, and against a flat forecast every step of a target's row costs "
+        "the same: the cheapest DTW path is then the diagonal (any other path pays some row twice), whose TDI is 0 "
+        "whatever the timing. The TDI curves rise as the forecasts take a shape; TDI judges timing only from there."
+    )
 
 
 def charts_in_columns(figures) -> None:
@@ -174,6 +265,9 @@ def draw(job) -> None:
     st.markdown(f"**Test metrics** at the paper's scale ({paper.scale_caption(job.config.dataset)})")
     if any(r.get("test") for r in reports):
         charts_in_columns(list(figures["metrics"].values()))
+        untrained = untrained_tdi_text(reports, job.config.dataset, job.config.model)
+        if untrained:
+            st.caption(untrained)
     elif job.state not in FINAL_STATES:  # epoch 0's forecasts come first, its scores a moment later
         st.caption(f"Scoring the untrained models on the {len(run_dataset.test_x)} test series...")
     flat = [name for name, value in figures.get("flatness", {}).items() if value < FLAT_FRACTION]

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.runtime.caching.cache_resource_api import clear_session_cache
 from streamlit.testing.v1 import AppTest
 
+from dilate_core.data import make_synthetic
 from dilate_lab import paper
-from explorer import keys, loaders
+from dilate_lab.train import Config
+from explorer import cost, keys, loaders
 
 APP = "../app.py"
+APP_TEST_SESSION_ID = "test session id"  # the session id of every AppTest (streamlit.testing.v1.local_script_runner)
 RUN_TIMEOUT_S = 180  # a first run on an empty numba cache waits for the kernels it uses to compile
 
 
@@ -117,10 +121,31 @@ def test_a_bad_link_falls_back_to_bounded_settings(params, expected):
     assert at.slider(key="data.synthetic.n_series").value == expected
 
 
-def test_train_page_without_data_points_to_the_data_page(app):
+def test_train_page_in_a_tab_without_data_loads_the_default_data_and_says_so(app):
     at = show(app, "train")
-    assert "no data yet" in at.info[0].value
-    assert not at.button
+    expected = make_synthetic(500, 20, 20, sigma=0.01, seed=0)  # the paper's data at the Data page's defaults
+    np.testing.assert_array_equal(at.session_state[keys.DATA].train_x, expected.train_x)
+    np.testing.assert_array_equal(at.session_state[keys.DATA].test_breaks, expected.test_breaks)
+    assert at.info[0].value == (
+        "This tab had no data yet, so Train loaded **Synthetic steps** (series per split 500, input length 20, "
+        "output length 20, noise sigma 0.01, noise kind uniform, seed 0). The Data page changes it."
+    )
+    assert at.button(key="train.start").label == "Start training"
+    version = at.session_state[keys.DATA_VERSION]
+    at = show(at, "data")  # opens on the same data: nothing to load again
+    assert at.session_state[keys.DATA_VERSION] == version and at.slider(key="data.synthetic.n_series").value == 500
+
+
+def test_train_page_opened_by_a_link_loads_the_links_data():
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
+    at.query_params.update({"source": "synthetic", "n_series": "100", "sigma": "0.02", "data_seed": "3", "epochs": "7"})
+    at.run()
+    at = show(at, "train")
+    expected = make_synthetic(100, 20, 20, sigma=0.02, seed=3)
+    np.testing.assert_array_equal(at.session_state[keys.DATA].test_x, expected.test_x)
+    assert at.session_state[keys.DATA_SETTINGS]["n_series"] == 100
+    assert "series per split 100" in at.info[0].value and "noise sigma 0.02" in at.info[0].value
+    assert at.number_input(key="train.epochs").value == 7
 
 
 def test_train_page_offers_bounded_settings_once_there_is_data(app):
@@ -129,6 +154,70 @@ def test_train_page_offers_bounded_settings_once_there_is_data(app):
     assert at.number_input(key="train.epochs").max == 2000
     assert at.slider(key="train.alpha").max == 1.0
     assert "Start training" in [b.label for b in at.button]
+
+
+def duration_caption(at) -> str:
+    (caption,) = [c.value for c in at.caption if c.value.startswith("Expected duration on this server")]
+    return caption
+
+
+def test_the_expected_duration_follows_the_epochs_before_start(app):
+    from explorer import server
+
+    server.compiler().wait(("training",))  # before them, the page says the estimate comes once they are compiled
+    at = show(app, "train")
+    data = at.session_state[keys.DATA]
+    for epochs in (2, 1500):
+        at.number_input(key="train.epochs").set_value(epochs).run()
+        config = Config(**(at.session_state[keys.DATA_SETTINGS] | {"epochs": epochs, "eval_every": 5}))
+        # A run that ends meanwhile teaches the estimate its pace (cost.learn): either side of the page's look.
+        before = cost.duration_text(cost.estimate(config, data, epochs))
+        shown = duration_caption(at)
+        after = cost.duration_text(cost.estimate(config, data, epochs))
+        assert shown in (
+            f"Expected duration on this server: about {before}.",
+            f"Expected duration on this server: about {after}.",
+        )
+    assert at.session_state[keys.JOB] is None  # nothing started
+
+
+def test_the_papers_settings_fill_the_form_and_say_what_they_cost_here(app):
+    from explorer import server
+
+    server.compiler().wait(("training",))  # before them, the page says the estimate comes once they are compiled
+    at = show(app, "train")
+    at.button(key="train.paper").click().run()
+    assert not at.exception
+    # DESIGN.md's Table 1 settings: Seq2Seq of 128 units, alpha 0.5, gamma 0.01, Adam at 1e-3, batches of
+    # 100, up to 1000 epochs with the best validation weights kept
+    assert at.multiselect(key="train.losses").value == ["mse", "soft_dtw", "dilate"]
+    assert at.radio(key="train.model").value == "seq2seq" and at.select_slider(key="train.hidden").value == 128
+    assert at.slider(key="train.alpha").value == 0.5 and at.select_slider(key="train.gamma").value == 0.01
+    assert at.select_slider(key="train.lr").value == 1e-3 and at.slider(key="train.batch_size").value == 100
+    assert at.number_input(key="train.epochs").value == 1000 and at.checkbox(key="train.select_on_validation").value
+    assert at.number_input(key="train.mse_warmup").value == 0
+    (said,) = [c.value for c in at.caption if c.value.startswith("These are the paper's settings.")]
+    assert said.startswith("These are the paper's settings. Expected duration on this server: about ")
+    assert "DILATE_MAX_EPOCHS" not in said  # this server allows 2000
+    at.slider(key="train.alpha").set_value(0.8).run()
+    assert not any(c.value.startswith("These are the paper's settings") for c in at.caption)
+    assert "Expected duration on this server: about" in duration_caption(at)
+
+
+def test_the_papers_settings_say_when_the_server_caps_the_epochs(app, monkeypatch):
+    from explorer import server
+    from explorer.limits import Limits
+
+    at = show(app, "data")
+    monkeypatch.setattr(server, "limits", lambda: Limits(max_epochs=300))
+    at = show(at, "train")
+    at.button(key="train.paper").click().run()
+    assert at.number_input(key="train.epochs").value == 300
+    (said,) = [c.value for c in at.caption if c.value.startswith("These are the paper's settings.")]
+    assert said.endswith(
+        "This server allows at most 300 epochs a run (its DILATE_MAX_EPOCHS), so the form holds 300 instead of the "
+        "paper's 1000."
+    )
 
 
 @pytest.mark.parametrize("page", ["alignments", "results"])
@@ -178,24 +267,25 @@ def test_playground_opens_on_gradients_that_push_and_follows_its_sliders(app):
 
 def test_the_playgrounds_curve_caption_follows_the_forecasts_shift(app):
     from dilate_lab import playground as pg
+    from explorer.playground_text import change
 
     def caption_and_expected(at, shift):
         d = pg.DEFAULTS
         target = pg.step_target(d["length"], d["position"], d["height"], d["noise"])
         shifts, values = pg.shift_curve(target, d["alpha"], d["gamma"], scale=d["scale"], smooth=d["smooth"])
         grown = pg.excess(shifts, values, 0)["temporal"][list(shifts).index(shift)]
-        (caption,) = [c.value for c in at.caption if "the temporal term by" in c.value]
-        return caption, f"the temporal term by {grown:.3f}"
+        (caption,) = [c.value for c in at.caption if c.value.startswith("Each curve is")]
+        return caption, f"temporal {change(grown)}"
 
     at = show(app, "playground")  # the default forecast: 3 steps late
     caption, expected = caption_and_expected(at, 3)
-    assert "3 steps late (this forecast), soft-DTW grows by" in caption and expected in caption
+    assert "3 steps late (this forecast): MSE grows by" in caption and expected in caption
     at.slider(key="play.shift").set_value(-1).run()
     caption, expected = caption_and_expected(at, -1)
-    assert "1 step early (this forecast), soft-DTW grows by" in caption and expected in caption
+    assert "1 step early (this forecast): MSE" in caption and expected in caption
     at.slider(key="play.shift").set_value(0).run()  # on time: a forecast 3 steps late as the example
     caption, expected = caption_and_expected(at, 3)
-    assert "3 steps late, soft-DTW grows by" in caption and expected in caption
+    assert "3 steps late: MSE grows by" in caption and expected in caption
 
 
 def test_playground_says_why_a_sharp_late_step_gets_no_gradient_at_small_gamma(app):
@@ -203,10 +293,13 @@ def test_playground_says_why_a_sharp_late_step_gets_no_gradient_at_small_gamma(a
     at.slider(key="play.smooth").set_value(0).run()
     at.select_slider(key="play.gamma").set_value(0.01).run()
     assert not at.exception
-    assert "the soft alignment weighs only pairs of equal values" in at.info[0].value
+    (why,) = [i.value for i in at.info if "but its gradient is 0" in i.value]
+    # the value sees the lag (the temporal term of a sharp step 3 steps late at gamma 0.01), the gradient is 0
+    assert why.startswith("DILATE's value sees where the forecast's step is (the temporal term is 0.3155")
+    assert "the soft alignment weighs only pairs of equal values" in why
     assert "- **DILATE**: moves nothing (no gradient)" in "\n".join(m.value for m in at.markdown)
     at.radio(key="play.gradient").set_value("MSE").run()
-    assert not at.info  # MSE still pushes
+    assert not [i for i in at.info if "but its gradient is 0" in i.value]  # MSE still pushes
 
 
 @pytest.mark.slow  # trains in a worker process
@@ -292,10 +385,13 @@ def test_train_page_warns_that_dilate_can_stall_on_ecg5000_at_a_small_gamma_with
     at.radio(key="data.source").set_value("ecg5000").run()
     at = show(at, "train")
     assert any("can stay at the flat forecast" in c.value for c in at.caption)  # the paper's gamma, 0.01
+    assert any("committed ECG5000 runs" in c.value for c in at.caption)  # a 100-epoch run: shorter than the paper's
+    assert not any("synthetic" in c.value for c in at.caption)
     at = show(at, "data")
     at.radio(key="data.source").set_value("synthetic").run()
     at = show(at, "train")
     assert not any("can stay at the flat forecast" in c.value for c in at.caption)
+    assert any("DILATE's forecasts of the synthetic steps may still be partly flat" in c.value for c in at.caption)
     assert paper.flat_start_warning("ecg5000", 0.01, ("mse", "dilate"), mse_warmup=0) is not None
     assert paper.flat_start_warning("ecg5000", 0.01, ("mse", "dilate"), mse_warmup=100) is None
 
@@ -366,7 +462,16 @@ def test_alignments_follow_a_run_while_it_trains(app):
         next(b for b in at.button if b.label == "Stop training").click().run()
 
 
+def a_new_visitor() -> None:
+    """End the session the earlier AppTests ran as, as a closed tab ends (its jobs stop, queued ones are
+    dropped): every AppTest runs as one session id (AppTest's "test session id"), so without this their
+    runs would all be one visitor's, and a run still stopping from an earlier test would hold this
+    visitor's one unfinished run (DILATE_RUNS_PER_SESSION) and refuse this test's."""
+    clear_session_cache(APP_TEST_SESSION_ID)
+
+
 def test_a_shared_results_link_offers_to_train_its_configuration():
+    a_new_visitor()
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params.update({"source": "synthetic", "n_series": "100", "sigma": "0.02", "epochs": "2"})
     at.run()
@@ -425,7 +530,7 @@ def test_train_shows_its_whole_form_while_a_fresh_servers_training_kernels_compi
     assert (
         "Expected duration on this server: known once its training kernels are compiled (once per server)." in captions
     )
-    assert at.button(key="FormSubmitter:train.settings-Start training") is not None
+    assert at.button(key="train.start").label == "Start training"
 
 
 def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(app, monkeypatch):
@@ -442,6 +547,35 @@ def test_a_failed_run_shows_its_message_with_the_traceback_collapsed_under_it(ap
     (details,) = at.expander
     assert details.label == "Details (the worker's traceback)" and not details.proto.expanded
     assert details.code[0].value == trace.rstrip("\n")  # st.code drops the final newline
+
+
+def test_train_says_why_the_untrained_models_tdi_is_near_0(app, monkeypatch):
+    from dataclasses import asdict
+
+    from dilate_core.metrics import per_series
+    from dilate_lab.train import Trainer
+    from explorer import server
+    from explorer.jobs import DONE, Job
+
+    config = Config(n_series=20, batch_size=10, hidden=4, losses=("mse", "dilate"), n_preview=3)
+    dataset = make_synthetic(20)
+    start = asdict(Trainer(config, dataset).initial_report())  # epoch 0: untrained, scored on the test series
+    done = Job(3, "someone", config, 1, 0, state=DONE, reports=[start])
+    at = show(app, "data")
+    at.session_state[keys.RUN_DATASET] = dataset
+    monkeypatch.setattr(server, "current_job", lambda: done)
+    at = show(at, "train")
+    tdi = f"{start['test']['mse']['tdi'] * 10:.3g}"  # the same weights for both models: the same TDI
+    assert start["test"]["dilate"]["tdi"] == start["test"]["mse"]["tdi"]
+    (said,) = [c.value for c in at.caption if c.value.startswith("Untrained (epoch 0)")]
+    # beside the trained Seq2Seq models of the paper's Table 1 (TDI ×10: DILATE 14.8, MSE 17.2, soft-DTW 20.0)
+    assert said.startswith(
+        f"Untrained (epoch 0), TDI ×10 is {tdi} for every model: near 0 beside the paper's trained models' 14.8 to "
+        "20, and not because the timing is right."
+    )
+    # Its reason, from the metric itself: a flat forecast's DTW path is the diagonal, TDI exactly 0.
+    flat = np.full_like(dataset.test_y, 0.3)
+    assert per_series(flat, dataset.test_y)["tdi"].tolist() == [0.0] * len(flat)
 
 
 def finished_run(monkeypatch):
