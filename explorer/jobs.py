@@ -79,8 +79,9 @@ class JobSpec:
 
 
 def run_job(spec: JobSpec) -> None:
-    """Worker side: train, putting ('started'|'report'|'finished'|'failed', payload) on the spec's
-    channel; a failure's payload is (message, traceback text)."""
+    """Worker side: train, putting ('started'|'report'|'scores'|'finished'|'failed', payload) on the
+    spec's channel; 'scores' are every test series' (dilate_lab.scores.per_series_scores) with the
+    weights the pages show, just before 'finished'; a failure's payload is (message, traceback text)."""
     _lower_priority()
     memory_mb, channel = spec.memory_mb, spec.channel
     try:
@@ -95,6 +96,7 @@ def run_job(spec: JobSpec) -> None:
                 raise MemoryError(f"loading torch and the kernels alone takes {held / 2**20:.0f} MB")
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         from dilate_core.threads import pin_threads  # imported here: the process is spawned fresh
+        from dilate_lab.scores import per_series_scores
         from dilate_lab.train import Trainer
 
         threads = spec.threads
@@ -114,6 +116,9 @@ def run_job(spec: JobSpec) -> None:
             channel.put(("report", asdict(report)))
             if spec.stop.is_set():
                 break
+        # Every test series scored here, once, while the worker has the models: the pages read them.
+        predictions = trainer.predict(spec.dataset.test_x, best=trainer.config.select_on_validation)
+        channel.put(("scores", per_series_scores(predictions, spec.dataset.test_y)))
         buffer = io.BytesIO()
         trainer.save(buffer)
         channel.put(("finished", buffer.getvalue()))
@@ -218,6 +223,7 @@ class LocalLauncher:
             _start_worker(process)
             child.close()
             self._ready.append((process, parent))
+            log.info("spare process %d started", process.pid)
 
     def start(self, spec: JobSpec):
         self._up.wait()
@@ -480,11 +486,14 @@ class JobPool:
                 return
             if kind == "started":
                 job.state, job.started, job.pid = RUNNING, time.time(), payload
+                log.info("job %d runs in process %d", job.id, payload)
             elif kind == "report":
                 if job.reports and job.reports[-1]["epoch"] == payload["epoch"]:
                     job.reports[-1] = payload  # a report completed: epoch 0's test metrics follow its forecasts
                 else:
                     job.reports.append(payload)
+            elif kind == "scores":  # the run's last epoch's per-series scores (explorer.scoring's key)
+                job.results[("per_series", job.epoch)] = payload
             elif kind == "finished":
                 job.checkpoint = payload
                 job.state = STOPPED if job._stop.is_set() else DONE

@@ -7,7 +7,7 @@ pool, so the scores live as long as the run and never push another run's out of 
 
 import threading
 
-from dilate_core import metrics
+from dilate_lab.scores import per_series_scores
 
 _locks_lock = threading.Lock()
 _locks: dict[int, threading.Lock] = {}  # one per job: two tabs of one run score it once
@@ -23,12 +23,7 @@ def run_scores(job, trainer, dataset) -> dict:
     with lock:
         if key not in job.results:
             predictions = trainer.predict(dataset.test_x, best=trainer.config.select_on_validation)
-            target = dataset.test_y
-            job.results[key] = {
-                name: metrics.per_series(pred, target)
-                | {"flatness": metrics.flatness(pred, target), "pooled": metrics.pooled_flatness(pred, target)}
-                for name, pred in predictions.items()
-            }
+            job.results[key] = per_series_scores(predictions, dataset.test_y)
         return job.results[key]
 
 

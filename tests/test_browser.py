@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from tests.browser import (
     start_server,
     stop_server,
 )
-from tests.proc import cpu_seconds, descendants, wait_until
+from tests.proc import alive, descendants, wait_until
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -85,7 +84,15 @@ def soft_path_map(page) -> list:
     return page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[2].data[0].z")
 
 
-def test_overview_data_train_stop_alignments_results(page):
+def server_log(app_url: str) -> Path:
+    """The output of the server at this address (tests.browser.start_server writes it)."""
+    return ARTIFACTS / f"server-{app_url.rsplit(':', 1)[1]}.log"
+
+
+ESTIMATE = re.compile(r"^Expected duration on this server: about")
+
+
+def test_overview_data_train_stop_alignments_results(page, app_url):
     snapshot(page, "overview")
     open_page(page, "Data")
     page.locator(CHART).first.wait_for()
@@ -96,10 +103,14 @@ def test_overview_data_train_stop_alignments_results(page):
     settle(page)
     snapshot(page, "data")
 
+    # The expected duration is measured with the training kernels, which a fresh server compiles first.
+    assert wait_until(lambda: "kernels 'training' ready" in server_log(app_url).read_text(), 180)
     open_page(page, "Train")
+    before = page.get_by_text(ESTIMATE).inner_text()  # for the default 100 epochs
     epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
     epochs.fill("300")
     epochs.press("Tab")
+    page.get_by_text(ESTIMATE).filter(has_not_text=before).wait_for()  # it follows the form, before Start
     page.get_by_role("button", name="Start training").click()
     page.get_by_text(re.compile(r"Epoch \d+ of 300")).wait_for()
     page.locator(CHART).nth(4).wait_for()  # loss curves, metric curves and three forecasts
@@ -262,17 +273,19 @@ def test_a_broken_csv_upload_gets_a_message_not_a_traceback(page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def idle(pids: set[int], seconds: float = 1.0) -> bool:
-    """Whether none of the processes used a tenth of a second of CPU over `seconds` (a spare
-    waiting for its job, its loading done)."""
-    before = {pid: cpu_seconds(pid) for pid in pids}
-    time.sleep(seconds)
-    return all(cpu_seconds(pid) - before[pid] < 0.1 for pid in pids)
+SPARE_STARTED = r"spare process (\d+) started"  # explorer.jobs' log lines, in the server's output
+JOB_STARTED = r"job 1 runs in process (\d+)"
+
+
+def logged_pids(log: Path, pattern: str) -> list[int]:
+    """The process ids the server's log gives in the lines that match `pattern` (one group: the id), in order."""
+    return [int(found) for found in re.findall(pattern, log.read_text())]
 
 
 def test_closing_a_session_stops_its_training_job():
     port = free_port()
     server = start_server(port, flags=("--server.disconnectedSessionTTL=1",))
+    log = ARTIFACTS / f"server-{port}.log"  # the server's output, where the job pool says what it started
     try:
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -284,21 +297,23 @@ def test_closing_a_session_stops_its_training_job():
             # app.py ran: its navigation, not a listing of the page files Streamlit found itself
             assert page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()[1].endswith("Loss playground")
             open_page(page, "Train")
-            ready = set(descendants(server.pid))  # the job pool's manager and its spare worker
-            assert wait_until(lambda: idle(ready), 120), "the spare never finished loading torch and the kernels"
+            # the spares the pool keeps ready (start_server's DILATE_WORKERS=2: one per worker), before Start
+            assert wait_until(lambda: len(logged_pids(log, SPARE_STARTED)) >= 2, 120), "no spare for each worker"
+            spares = set(logged_pids(log, SPARE_STARTED))
             epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
             epochs.fill("2000")
             epochs.press("Tab")
-            before = {pid: cpu_seconds(pid) for pid in ready}
             page.get_by_role("button", name="Start training").click()
             page.get_by_text(re.compile(r"Epoch \d+ of 2000")).wait_for()
-            # The spare that was ready runs the job: of those processes, it is the one training.
-            workers = wait_until(lambda: {pid for pid in ready if cpu_seconds(pid) - before[pid] > 1.0}, 60)
-            assert len(workers) == 1, "the job runs in the process that was ready for it"
+            # The job's process says its id in its first message; the pool logs it.
+            started = wait_until(lambda: logged_pids(log, JOB_STARTED), 60)
+            assert len(started) == 1, "the job never reported its process"
+            worker = started[0]
+            assert worker in spares, "the job runs in a process that was ready for it"
+            assert alive(worker) and worker in descendants(server.pid)
             context.close()  # the visitor closes the tab
             browser.close()
-        gone = wait_until(lambda: not set(descendants(server.pid)) & workers, 60)
-        assert gone, "the closed session's job kept running"
+        assert wait_until(lambda: not alive(worker), 60), "the closed session's job kept running"
     finally:
         stop_server(server)
 

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from dilate_core import metrics
 from dilate_core.data import make_synthetic
 from dilate_lab.train import Config, Trainer
 from explorer.jobs import (
@@ -69,6 +70,17 @@ def test_a_job_streams_reports_and_ends_with_a_checkpoint(pool):
     more = pool.submit("alice", CONFIG, DATA, epochs=2, checkpoint=job.checkpoint, start_epoch=job.epoch)
     wait(pool, more, FINAL_STATES)
     assert [r["epoch"] for r in more.reports] == [4, 5] and more.epoch == 5  # a continued run: no initial report
+
+
+def test_a_finished_job_brings_every_test_series_scores_equal_to_a_recomputation_from_its_checkpoint(pool):
+    job = wait(pool, pool.submit("alice", CONFIG, DATA, epochs=2), FINAL_STATES)
+    scores = job.results[("per_series", job.epoch)]  # what Results and Alignments read, without scoring
+    forecasts = Trainer.load(io.BytesIO(job.checkpoint), DATA).predict(DATA.test_x)
+    for name, forecast in forecasts.items():
+        recomputed = metrics.per_series(forecast, DATA.test_y)
+        for metric in ("mse", "dtw", "tdi"):
+            np.testing.assert_allclose(scores[name][metric], recomputed[metric], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(scores[name]["flatness"], metrics.flatness(forecast, DATA.test_y), rtol=1e-6)
 
 
 def test_sessions_cannot_see_or_stop_each_others_jobs_and_stop_works(pool):
