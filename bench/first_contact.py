@@ -31,10 +31,11 @@ from playwright.async_api import async_playwright
 
 from bench.load_test import ANSWERED, WATCH_FIRST_CHART, Monitor, percentile, renice_browsers
 from bench.protocol import Visitor
-from explorer.jobs import WORKER_NICENESS
+from explorer.worker import WORKER_NICENESS
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, start_server, stop_server
 
-CHART = '[data-testid="stPlotlyChart"] .main-svg'
+# st.plotly_chart's charts, and those updated in place (explorer.plotly_react: the playground's)
+CHART = ':is([data-testid="stPlotlyChart"], .stPlotlyReact) .main-svg'
 FRESH_CHART = f'[data-testid="stElementContainer"][data-stale="false"] {CHART}'  # drawn by the current run
 RUNNING = '[data-testid="stStatusWidget"]'
 TIMEOUT_MS = 600_000

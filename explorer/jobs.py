@@ -1,258 +1,33 @@
-"""Training jobs in worker processes, a bounded number at a time, shared by every session.
+"""Training jobs shared by every session: the app's view of a job (`Job`) and the pool that queues
+them and runs a bounded number at a time (`JobPool`).
 
-A job is one run of the three losses on one data set. It runs in its own spawned process
-(never in a page's script thread), streams one report per epoch back through a queue, and can
-be stopped between epochs. Jobs belong to the session that submitted them: a session sees and
-stops only its own. A process that dies fails its job alone, and its slot goes to the next
-job. A job's final state is a checkpoint (bytes) that can be continued. A job may have a
-budget of seconds: past it, the pool stops it as Stop would, and its results are kept.
+A job is one run of the three losses on one data set. It runs in its own process (started by
+explorer.launcher, running explorer.worker's code; never in a page's script thread), streams one
+report per epoch back through a queue, and can be stopped between epochs. Jobs belong to the session
+that submitted them: a session sees and stops only its own. A process that dies fails its job alone,
+and its slot goes to the next job. A job's final state is a checkpoint (bytes) that can be
+continued. A job may have a budget of seconds: past it, the pool stops it as Stop would, and its
+results are kept; how the pool reckons a job's time is explorer.job_time.
 """
 
-import contextlib
-import io
 import itertools
 import logging
-import multiprocessing
-import os
 import threading
 import time
-import traceback
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
 from dilate_core.data import Dataset
-from dilate_lab._spawn import bare_main
 from dilate_lab.train import Config
-from explorer import kernel_plan
-from explorer.cost import duration_text
-from explorer.limits import worker_count
+from explorer import job_time
+from explorer.launcher import LocalLauncher
+from explorer.limits import LimitError, worker_count
+from explorer.worker import JobSpec
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINAL_STATES = (DONE, STOPPED, FAILED)
-
-
-class LimitError(ValueError):
-    """A request over one of the server's limits; the message says which and what to change."""
-
-
-WORKER_NICENESS = 10  # the web server (pages, health checks) goes first when the cores are busy
-
-
-def _lower_priority() -> None:
-    os.nice(max(0, WORKER_NICENESS - os.nice(0)))
-
-
-def _start_worker(process) -> None:
-    """Start a worker process and lower its priority from the parent at once: a spawned process
-    imports torch to unpickle its target before that target can lower it, a second or two of
-    a core taken from the web server, at every job's end when a new spare starts."""
-    with bare_main():
-        process.start()
-    with contextlib.suppress(OSError):  # ended already, or a priority this process may not give
-        niceness = max(os.getpriority(os.PRIO_PROCESS, process.pid), WORKER_NICENESS)
-        os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
-
-
-def _address_space_bytes() -> int:
-    """This process's virtual memory size (what RLIMIT_AS bounds), from /proc."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """Everything a worker needs to run one job; it travels to the worker process (pickled)."""
-
-    config: dict  # the run's Config as a dict (dataclasses.asdict)
-    dataset: Dataset
-    checkpoint: bytes | None  # the run to continue, or None for a new one
-    epochs: int  # epochs to train
-    channel: object  # a queue: the worker puts (kind, payload) messages on it
-    stop: object  # an event: set, the worker stops after its current epoch
-    threads: int = 1  # torch and numba threads of the worker
-    memory_mb: int | None = None  # address space of the worker's process (None: no limit)
-
-
-def run_job(spec: JobSpec) -> None:
-    """Worker side: train, putting ('started'|'report'|'scores'|'finished'|'failed', payload) on the
-    spec's channel; 'scores' are every test series' (dilate_lab.scores.per_series_scores) with the
-    weights the pages show, just before 'finished'; a failure's payload is (message, traceback text)."""
-    _lower_priority()
-    memory_mb, channel = spec.memory_mb, spec.channel
-    try:
-        if memory_mb:  # a runaway job fails alone instead of exhausting the server
-            import resource
-
-            limit = memory_mb * 2**20
-            # A spare has loaded torch already: a limit below what it holds would make any later
-            # allocation fail anywhere (in a thread too, hanging the job), so say so at once.
-            held = _address_space_bytes()
-            if held > limit:
-                raise MemoryError(f"loading torch and the kernels alone takes {held / 2**20:.0f} MB")
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        from dilate_core.threads import pin_threads  # imported here: the process is spawned fresh
-        from dilate_lab.scores import per_series_scores
-        from dilate_lab.train import Trainer
-
-        threads = spec.threads
-        # Both pools of threads, torch's and numba's: with numba at its default (every core) in each of
-        # several jobs, their idle threads spin against each other and an epoch takes 10-20 times longer.
-        pin_threads(threads)
-        kernel_plan.warm(TRAINING_KERNELS)
-        if spec.checkpoint is None:
-            trainer = Trainer(Config.from_dict(spec.config), spec.dataset)
-        else:
-            trainer = Trainer.load(io.BytesIO(spec.checkpoint), spec.dataset)
-        channel.put(("started", os.getpid()))
-        if spec.checkpoint is None:  # the first chart waits neither for the first epoch nor the test metrics
-            channel.put(("report", asdict(trainer.initial_report(test_metrics=False))))
-            channel.put(("report", asdict(trainer.initial_report())))  # the same epoch, completed
-        for report in trainer.run(spec.epochs):
-            channel.put(("report", asdict(report)))
-            if spec.stop.is_set():
-                break
-        # Every test series scored here, once, while the worker has the models: the pages read them.
-        predictions = trainer.predict(spec.dataset.test_x, best=trainer.config.select_on_validation)
-        channel.put(("scores", per_series_scores(predictions, spec.dataset.test_y)))
-        buffer = io.BytesIO()
-        trainer.save(buffer)
-        channel.put(("finished", buffer.getvalue()))
-    except Exception as error:  # reported to the job's session, never raised in the server
-        message = f"{type(error).__name__}: {error}"
-        if memory_mb and isinstance(error, (MemoryError, ImportError, OSError)):  # out of address space
-            message = f"the run needed more than the {memory_mb} MB a job may use ({message}); use less data"
-        channel.put(("failed", (message, traceback.format_exc())))
-
-
-# What a worker compiles before its job: the training kernels (and the exact DTW of its evaluations).
-TRAINING_KERNELS = ("training", "scores")
-
-
-def wait_for_a_job(connection) -> None:
-    """A spare worker: load torch and the compiled kernels now, then run the one job it is sent
-    (or end on None or a closed pipe). Spares spend the seconds of a cold start before a visitor
-    presses Start, not after."""
-    _lower_priority()
-    from dilate_core.data import make_synthetic
-    from dilate_lab.train import Trainer
-
-    kernel_plan.warm(TRAINING_KERNELS)
-    # One tiny epoch pays for what torch initialises on first use (the first Adam alone takes a second).
-    tiny = Config(n_series=4, batch_size=4, hidden=4, epochs=1, n_preview=0)
-    list(Trainer(tiny, make_synthetic(4, tiny.n_input, tiny.n_output)).run())
-    try:
-        spec = connection.recv()
-    except (EOFError, OSError):
-        return
-    if spec is not None:
-        run_job(spec)
-
-
-def _send_and_close(connection, message) -> None:
-    with contextlib.suppress(OSError):  # the spare died before reading it: the pool fails the job
-        connection.send(message)
-    connection.close()
-
-
-class LocalLauncher:
-    """Starts jobs as spawned processes of this machine; their channels and stop events go
-    through a multiprocessing Manager. Another launcher (explorer.ray_jobs) runs them on a
-    cluster: it offers the same methods (channel_and_stop, start, refill, shutdown), and its
-    `start` returns an object with the Process methods the pool uses (exitcode, is_alive, terminate).
-
-    `spares` processes wait ready (torch imported, kernels loaded): a job goes to the first
-    live one and a new spare starts behind it; a spare that died is replaced; with none alive
-    the job starts a fresh process. Every job still has a process of its own, which ends with it.
-
-    The Manager and the first spares start in a thread of their own, after `after()` returns
-    (the server: once its kernels are compiled, so that a spare loads them instead of compiling
-    them beside the compiler): building the launcher never waits, its first job does.
-    """
-
-    def __init__(self, spares: int = 1, after=None):
-        self._context = multiprocessing.get_context("spawn")
-        self.spares = spares
-        self._ready: deque = deque()  # (process, connection) of the spares, oldest first
-        self._manager = None
-        self._up = threading.Event()
-        self._after = after
-        threading.Thread(target=self._start_up, name="dilate-launcher", daemon=True).start()
-
-    def _start_up(self) -> None:
-        try:
-            if self._after is not None:
-                self._after()
-        except Exception:  # the launcher starts all the same: its spares compile what they miss
-            log.exception("waiting to start the job processes failed")
-        try:
-            with bare_main():
-                self._manager = self._context.Manager()  # queues and events that can travel to the workers
-            self._refill()
-        except Exception:  # every job is refused with a message, none waits for ever
-            log.exception("starting the job processes failed")
-        finally:
-            self._up.set()
-
-    def channel_and_stop(self):
-        self._up.wait()
-        if self._manager is None:
-            raise LimitError("The server could not start its training processes; its log says why.")
-        return self._manager.Queue(), self._manager.Event()
-
-    def spare_pids(self) -> list[int]:
-        """The process ids of the spares started so far (alive or not yet found dead)."""
-        self._up.wait()
-        return [process.pid for process, _ in self._ready]
-
-    def refill(self) -> None:
-        """Replace spares that died and start new ones up to `spares` (the pool calls it often;
-        nothing to do before the launcher is up)."""
-        if self._up.is_set():
-            self._refill()
-
-    def _refill(self) -> None:
-        self._ready = deque((p, c) for p, c in self._ready if p.is_alive())
-        while len(self._ready) < self.spares:
-            parent, child = self._context.Pipe()
-            process = self._context.Process(target=wait_for_a_job, args=(child,), daemon=True)
-            _start_worker(process)
-            child.close()
-            self._ready.append((process, parent))
-            log.info("spare process %d started", process.pid)
-
-    def start(self, spec: JobSpec):
-        self._up.wait()
-        process = None
-        while self._ready and process is None:
-            spare, connection = self._ready.popleft()
-            if spare.is_alive():
-                # A spare still warming up reads the job only when it is ready, and the data set
-                # fills the pipe: send from a thread, so that neither the page that submits nor
-                # the pool's lock waits for the spare (a spare that dies first fails the job).
-                threading.Thread(target=_send_and_close, args=(connection, spec), daemon=True).start()
-                process = spare
-            else:
-                connection.close()
-        if process is None:  # no spare alive: a cold start
-            process = self._context.Process(target=run_job, args=(spec,), daemon=True)
-            _start_worker(process)
-        self.refill()
-        return process
-
-    def shutdown(self) -> None:
-        self._up.wait()
-        for process, connection in self._ready:
-            connection.close()
-            process.terminate()  # a spare holds nothing but loaded code
-            process.join(timeout=5)
-        self._ready.clear()
-        if self._manager is not None:
-            self._manager.shutdown()
 
 
 @dataclass
@@ -287,34 +62,15 @@ class Job:
         return self.reports[-1]["epoch"] if self.reports else self.start_epoch
 
     def seconds_left(self) -> float | None:
-        """Estimated seconds to the last epoch, from the mean epoch time so far."""
-        trained = [r for r in self.reports if r["train"]]  # not the report before training
-        done = len(trained)
-        if not done or self.state != RUNNING:
+        """Estimated seconds to the last epoch, from the mean epoch time so far (None unless running)."""
+        if self.state != RUNNING:
             return None
-        mean = sum(r["seconds"] for r in trained) / done
-        return mean * (self.epochs - done)
+        return job_time.seconds_left([r["seconds"] for r in self.reports if r["train"]], self.epochs)
 
     def expected_seconds(self, now: float) -> float:
-        """Seconds until it ends, as well as known now: from its epochs so far, else its
-        prediction (0 when unknown), never beyond its budget."""
-        left = self.seconds_left()
+        """Seconds until it ends, as well as known now (explorer.job_time.expected_seconds)."""
         elapsed = now - self.started if self.started is not None else 0.0
-        if left is None:
-            left = max(0.0, (self.predicted_s or 0.0) - elapsed)
-        if self.budget_s is not None:
-            left = min(left, max(0.0, self.budget_s - elapsed))
-        return left
-
-
-def budget_message(predicted_s: float, budget_s: float, epochs: int) -> str:
-    """Why a run is refused: its predicted seconds against the budget, and what to lower."""
-    fitting = int(epochs * budget_s / predicted_s)
-    lower = f"lower the epochs to {fitting} or fewer" if fitting >= 1 else "lower the number of series"
-    return (
-        f"This run would take about {duration_text(predicted_s)} here, over the {duration_text(budget_s)} a run "
-        f"may take on this server: {lower}, or use fewer series, shorter series, fewer hidden units or fewer losses."
-    )
+        return job_time.expected_seconds(self.seconds_left(), self.predicted_s, elapsed, self.budget_s)
 
 
 class JobPool:
@@ -366,7 +122,7 @@ class JobPool:
         or when the job is predicted to take longer than `max_job_seconds`."""
         predicted = self._estimate(config, dataset, epochs) if self._estimate is not None else None
         if self.max_job_seconds and predicted is not None and predicted > self.max_job_seconds:
-            raise LimitError(budget_message(predicted, self.max_job_seconds, epochs))
+            raise LimitError(job_time.budget_message(predicted, self.max_job_seconds, epochs))
         with self._lock:
             unfinished = [job for job in self._jobs.values() if job.state not in FINAL_STATES]
             mine = sum(1 for job in unfinished if job.owner == owner)
@@ -430,12 +186,9 @@ class JobPool:
                 return None
             ahead = list(itertools.takewhile(lambda other: other is not job, self._waiting))
             running = [j for j in self._jobs.values() if j._process is not None and j.state not in FINAL_STATES]
-        free_at = sorted(j.expected_seconds(now) for j in running)[: self.workers]
-        free_at += [0.0] * (self.workers - len(free_at))  # idle workers
-        for other in ahead:  # each job ahead takes the first worker to be free
-            free_at.sort()
-            free_at[0] += other.expected_seconds(now)
-        return min(free_at)
+        return job_time.expected_wait(
+            [j.expected_seconds(now) for j in running], [j.expected_seconds(now) for j in ahead], self.workers
+        )
 
     def stop(self, owner: str, job_id: int) -> bool:
         """Ask the owner's job to stop after its current epoch (or not to start); False if not theirs."""

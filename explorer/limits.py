@@ -6,6 +6,10 @@ from dataclasses import dataclass, fields
 ZERO_MEANS_NONE = ("workers", "spare_workers", "job_memory_mb", "max_job_seconds")  # 0: the cores, none
 
 
+class LimitError(ValueError):
+    """A request over one of the server's limits; the message says which and what to change."""
+
+
 def worker_count(workers: int | None) -> int:
     """Training jobs running at once: `workers`, or one per core when it is 0 or None."""
     return workers or os.cpu_count() or 1

@@ -17,7 +17,7 @@ from dataclasses import replace
 import ray
 from ray.util.queue import Full, Queue
 
-from explorer.jobs import JobSpec, run_job
+from explorer.worker import JobSpec, run_job
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer import charts, cost, keys
-from explorer.jobs import TRAINING_KERNELS, JobPool, LocalLauncher
+from explorer.jobs import JobPool
 from explorer.kernels import Compiler
+from explorer.launcher import LocalLauncher
 from explorer.limits import Limits
+from explorer.worker import TRAINING_KERNELS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from dilate_lab.sweep.summary import FULL_RUNS, OWN_PARAMETER_METRICS, stopping
 from dilate_lab.train import Config
 from explorer import charts_paper, cost, keys, loaders, server
 from explorer.frame import require_app_frame
-from explorer.jobs import DONE, FINAL_STATES, LimitError
+from explorer.jobs import DONE, FINAL_STATES
+from explorer.limits import LimitError
 
 require_app_frame()
 

@@ -12,7 +12,8 @@ from dilate_lab.sources import SOURCES
 from dilate_lab.train import Config, epochs_text, preview_indices
 from explorer import charts, cost, finished, keys, links, loaders, server
 from explorer.frame import require_app_frame
-from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING, LimitError
+from explorer.jobs import DONE, FINAL_STATES, QUEUED, RUNNING
+from explorer.limits import LimitError
 from explorer.widget_specs import PAPER_EPOCHS, PAPER_SETTINGS, widget_for
 from explorer.widgets import offered, setting_input, starting_values
 

@@ -31,7 +31,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)"),
 ]
-CHART = '[data-testid="stPlotlyChart"]'
+CHART = ':is([data-testid="stPlotlyChart"], .stPlotlyReact)'  # the playground's: explorer.plotly_react
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +273,7 @@ def test_a_broken_csv_upload_gets_a_message_not_a_traceback(page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-SPARE_STARTED = r"spare process (\d+) started"  # explorer.jobs' log lines, in the server's output
+SPARE_STARTED = r"spare process (\d+) started"  # explorer.launcher's log lines, in the server's output
 JOB_STARTED = r"job 1 runs in process (\d+)"
 
 

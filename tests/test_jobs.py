@@ -16,22 +16,10 @@ import pytest
 from dilate_core import metrics
 from dilate_core.data import make_synthetic
 from dilate_lab.train import Config, Trainer
-from explorer.jobs import (
-    DONE,
-    FAILED,
-    FINAL_STATES,
-    QUEUED,
-    RUNNING,
-    STOPPED,
-    WORKER_NICENESS,
-    Job,
-    JobPool,
-    JobSpec,
-    LimitError,
-    LocalLauncher,
-    run_job,
-)
-from explorer.limits import Limits
+from explorer.jobs import DONE, FAILED, FINAL_STATES, QUEUED, RUNNING, STOPPED, Job, JobPool
+from explorer.launcher import LocalLauncher
+from explorer.limits import LimitError, Limits
+from explorer.worker import WORKER_NICENESS, JobSpec, run_job
 from tests.proc import alive, children, wait_until
 
 pytestmark = pytest.mark.slow  # every test starts worker processes
@@ -189,8 +177,8 @@ def test_a_worker_sends_epoch_0s_forecasts_before_its_test_metrics_and_the_pool_
         process = multiprocessing.get_context("spawn").Process(target=run_job, args=(spec,))
         process.start()
         process.join(timeout=120)
-        messages = [channel.get(timeout=10) for _ in range(5)]
-        assert [kind for kind, _ in messages] == ["started", "report", "report", "report", "finished"]
+        messages = [channel.get(timeout=10) for _ in range(6)]
+        assert [kind for kind, _ in messages] == ["started", "report", "report", "report", "scores", "finished"]
         first, completed, epoch_1 = (payload for _, payload in messages[1:4])
         expected = Trainer(CONFIG, DATA).initial_report()
         assert first["epoch"] == completed["epoch"] == 0 and first["test"] is None
