@@ -12,6 +12,7 @@ from explorer import charts, links, server
 from explorer import charts_playground as figures
 from explorer import playground_text as words
 from explorer.frame import require_app_frame
+from explorer.plotly_react import plotly_chart as draw  # updated in place, not drawn anew
 
 require_app_frame()
 
@@ -172,8 +173,12 @@ result = analyse(forecast, target, alpha, gamma)
 scores, gradients, views = result["scores"], result["gradients"], result["views"]
 largest_move = 0.25 * max(np.ptp(target), 1e-3)  # the most-pushed point of all the losses moves a quarter of the range
 rate = playground.common_rate(gradients, largest_move)
-gradient_slot.plotly_chart(
-    figures.gradient_view(target, forecast, gradients, chosen, rate), key="play.gradient_chart", config=figures.CONFIG
+draw(
+    gradient_slot,
+    figures.gradient_view(target, forecast, gradients, chosen, rate),
+    key="play.gradient_chart",
+    config=figures.CONFIG,
+    alt=f"The forecast, the target and d {chosen} / d point at each point",
 )
 reason = playground.no_gradient_reason(chosen, gradients[chosen], views["E"], views["D"])
 if reason:
@@ -194,17 +199,24 @@ if scores["soft-DTW"] < 0:
         "many paths are nearly as good (along the flat parts, all of them cost 0), the more so the larger "
         "gamma. The divergence removes that offset: it is ≥ 0, and 0 only for the target itself."
     )
-scores_area.plotly_chart(figures.gradient_grid(gradients), key="play.gradient_grid", config=figures.CONFIG)
+draw(
+    scores_area,
+    figures.gradient_grid(gradients),
+    key="play.gradient_grid",
+    config=figures.CONFIG,
+    alt="Every loss's gradient at each forecast point, on one scale",
+)
 scores_area.markdown(words.every_push(gradients, rate, length))
 
 path, farthest = cheapest_paths(views["D"])
 left, right = alignment_area.columns(2)
-left.plotly_chart(
+draw(
+    left,
     charts.cost_matrix(views["D"], path, title="DTW cost matrix and a cheapest path"),
     key="play.cost",
     config=figures.CONFIG,
 )
-right.plotly_chart(charts.soft_alignment(views["E"], gamma), key="play.soft_map", config=figures.CONFIG)
+draw(right, charts.soft_alignment(views["E"], gamma), key="play.soft_map", config=figures.CONFIG)
 alignment_area.caption(
     "In both maps a value of 0 is the background and more colour is more: costly cells (left), likely pairs "
     "(right). " + words.path_caption(path, views["path"], views["D"], views["scores"], farthest)
@@ -216,14 +228,18 @@ scales, by_scale = scale_curve(target, alpha, gamma, shift, smooth)
 shift_excess = playground.excess(shifts, by_shift, 0)
 scale_excess = playground.excess(scales, by_scale, 1.0)
 left, right = st.columns(2)
-left.plotly_chart(
+draw(
+    left,
     figures.loss_excess(shifts, shift_excess, shift, "time shift (steps)", "loss − loss on time"),
     key="play.shift_curves",
     config=figures.CONFIG,
+    alt="Each loss, less its value on time, against the time shift",
 )
-right.plotly_chart(
+draw(
+    right,
     figures.loss_excess(scales, scale_excess, scale, "height scale", "loss − loss at the true height"),
     key="play.scale_curves",
     config=figures.CONFIG,
+    alt="Each loss, less its value at the true height, against the height scale",
 )
 st.caption(words.curve_caption(shifts, shift_excess, shift, length))

@@ -34,8 +34,11 @@ def values(encoded) -> list:
 
 def figure(at: AppTest, key_part: str) -> dict:
     """The figure sent for the chart whose element id holds `key_part` (AppTest sees charts as unknown
-    elements; their JSON is in the proto), its traces' x and y as lists."""
-    (spec,) = [c.proto.spec for c in at.get("plotly_chart") if key_part in c.proto.id]
+    elements; their JSON is in the proto: st.plotly_chart's spec, or explorer.plotly_react's data),
+    its traces' x and y as lists."""
+    specs = [c.proto.spec for c in at.get("plotly_chart") if key_part in c.proto.id]
+    specs += [json.loads(c.proto.json)["figure"] for c in at.get("bidi_component") if key_part in c.proto.id]
+    (spec,) = specs
     fig = json.loads(spec)
     for trace in fig["data"]:
         trace["x"], trace["y"] = values(trace["x"]), values(trace["y"])
