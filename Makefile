@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 INTEGRATIONS := .venv-integrations
 
-.PHONY: run serve test test-fast test-integrations test-min-versions docs lint bench system-packages load
+# The trained runs the app ships (assets/runs/): about an hour of CPU for the synthetic steps and a few for
+# ECG5000 on a 2-core machine. Each run saves to runs/shipped/ every 50 epochs: run it again to resume.
+SHIP := --epochs 1000 --select-on-validation --eval-every 10 --seed 0 --resume
+
+.PHONY: shipped-runs run serve test test-fast test-integrations test-min-versions docs lint bench system-packages load
 
 # Re-installs only when a requirements file or the package's metadata changed since the last install.
 # The app's stack from requirements.txt (torch pinned), then the core, dilate_core, from this checkout
@@ -87,3 +91,8 @@ test-min-versions: $(MIN_VENV)/.installed $(VENV)/.installed
 # docs/api.md from the docstrings (tests/test_docs.py checks it is up to date).
 docs: $(VENV)/.installed
 	$(PY) -m docs.build_api
+
+shipped-runs: $(VENV)/.installed
+	mkdir -p runs/shipped assets/runs
+	$(PY) -m dilate_lab train --dataset synthetic $(SHIP) --n-preview 48 --save runs/shipped/synthetic.pt --ship assets/runs/synthetic.pt
+	$(PY) -m dilate_lab train --dataset ecg5000 $(SHIP) --n-preview 24 --save runs/shipped/ecg5000.pt --ship assets/runs/ecg5000.pt

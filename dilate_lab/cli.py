@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from dilate_core import warmup
-from dilate_lab import paper
+from dilate_lab import paper, shipped
 from dilate_lab.settings import SETTINGS
 from dilate_lab.train import Config, Trainer, epochs_text, load_dataset
 
@@ -48,11 +48,24 @@ def _progress(report, total: int, stream=sys.stderr) -> None:
     stream.flush()
 
 
-def _train(trainer: Trainer) -> float:
-    """Run the trainer's configured epochs with a progress bar on stderr; returns the seconds taken."""
+SAVE_EVERY = 50  # epochs between the saves of a run trained with --save: a killed run resumes from the last
+
+
+def _save(trainer: Trainer, path) -> None:
+    """Write the run whole or not at all: to a file beside it, then renamed over it."""
+    partial = Path(f"{path}.partial")
+    trainer.save(partial)
+    partial.replace(path)
+
+
+def _train(trainer: Trainer, save=None) -> float:
+    """Train up to the config's epochs with a progress bar on stderr, saving to `save` (if given)
+    every SAVE_EVERY epochs; returns the seconds taken."""
     start = time.perf_counter()
-    for report in trainer.run():
+    for report in trainer.run(trainer.config.epochs - trainer.epoch):
         _progress(report, trainer.config.epochs)
+        if save and report.epoch % SAVE_EVERY == 0:
+            _save(trainer, save)
     return time.perf_counter() - start
 
 
@@ -68,8 +81,15 @@ def metrics_table(results: dict[str, dict[str, float]], dataset: str) -> str:
 def train_command(args) -> int:
     config = _config_from(args)
     warmup()
-    trainer = Trainer(config, load_dataset(config))
-    seconds = _train(trainer)
+    if args.resume and args.save and Path(args.save).exists():
+        trainer = Trainer.load(args.save)  # its own settings, those of the run it continues, up to --epochs
+        if asdict(trainer.config) | {"epochs": config.epochs} != asdict(config):
+            sys.stderr.write(f"{args.save} was trained with other settings: resuming with its own\n")
+        trainer.config.epochs = config.epochs
+        sys.stderr.write(f"resuming {args.save} at epoch {trainer.epoch}\n")
+    else:
+        trainer = Trainer(config, load_dataset(config))
+    seconds = _train(trainer, args.save)
     sys.stderr.write(f"\n{trainer.epoch} epochs in {seconds:.1f} s\n")
     print(metrics_table(trainer.evaluate(best=config.select_on_validation), config.dataset))
     if trainer.best:
@@ -77,8 +97,11 @@ def train_command(args) -> int:
     if trainer.stopped:
         print("stopped early at epoch: " + epochs_text(trainer.stopped))
     if args.save:
-        trainer.save(args.save)
+        _save(trainer, args.save)
         print(f"saved to {args.save}")
+    if args.ship:
+        shipped.save(trainer, args.ship, "python -m dilate_lab " + shlex.join(sys.argv[1:]))
+        print(f"packed for the app in {args.ship} ({Path(args.ship).stat().st_size / 2**20:.1f} MB)")
     return 0
 
 
@@ -144,6 +167,15 @@ def sweep_command(args, argv: list[str]) -> int:
     return 0
 
 
+def pack_command(args) -> int:
+    """Pack a run saved by `train --save` as the app ships it (see dilate_lab.shipped)."""
+    trainer = Trainer.load(args.saved)
+    command = args.command_text or f"python -m dilate_lab pack {shlex.quote(args.saved)} {shlex.quote(args.out)}"
+    shipped.save(trainer, args.out, command, args.code_version)
+    print(f"packed {args.saved} into {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dilate_lab", description="DILATE Explorer's lab: the paper's experiments."
@@ -151,7 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train one model per loss side by side and print the test metrics")
     _add_config_arguments(train)
-    train.add_argument("--save", help="write the run (weights, config, reports) to this file")
+    train.add_argument(
+        "--save", help=f"write the run (weights, config, reports) to this file, also every {SAVE_EVERY} epochs"
+    )
+    train.add_argument("--resume", action="store_true", help="continue the run in --save if it exists")
+    train.add_argument("--ship", help="also pack the run as the app ships it (best weights, replay, scores) here")
+    pack = commands.add_parser("pack", help="pack a run saved with train --save as the app ships it")
+    pack.add_argument("saved", help="a run saved by train --save")
+    pack.add_argument("out", help="the packed file to write, e.g. assets/runs/synthetic.pt")
+    pack.add_argument("--command-text", help="the command that trained the run, recorded in the packed file")
+    pack.add_argument("--code-version", help="the git commit that trained the run (default: this checkout's)")
     reproduce = commands.add_parser(
         "reproduce", help="repeat the paper's protocol over seeds, next to Table 1 (a sweep with one cell)"
     )
@@ -184,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return train_command(args)
+        if args.command == "pack":
+            return pack_command(args)
         return (sweep_command if args.command == "sweep" else reproduce_command)(args, argv)
     except ValueError as error:
         parser.error(str(error))

@@ -15,6 +15,8 @@ LIVE_FIGURES = "train.figures"  # {"frame", "reports", "figures"}: the Train pag
 RUN_NUMBER = "train.run_number"  # the run's number in this session (Continue keeps it)
 START_FROM_LINK = "train.start_from_link"  # a shared link's "Train this configuration": start on arrival
 PAPER_RERUN = "paper.rerun"  # the Paper page's small version: its configs, jobs and progress
+VIEWED_RUN = "runs.viewed"  # the run Alignments and Results show: "own" or a shipped run's name
+VIEWED_FOR_JOB = "runs.viewed_for_job"  # the own job id when that choice was made (a new run resets it)
 
 _DEFAULTS = {
     DATA: None,
@@ -27,6 +29,8 @@ _DEFAULTS = {
     RUN_NUMBER: None,
     START_FROM_LINK: False,
     PAPER_RERUN: None,
+    VIEWED_RUN: None,
+    VIEWED_FOR_JOB: None,
 }
 
 
