@@ -14,9 +14,9 @@ import torch
 from dilate_core.threads import set_kernel_threads
 
 __version__ = "0.3.0"
-__all__ = ["DILATELoss", "SoftDTWLoss", "__version__", "set_kernel_threads", "warmup"]
+__all__ = ["DILATELoss", "SoftDTWDivergenceLoss", "SoftDTWLoss", "__version__", "set_kernel_threads", "warmup"]
 
-_LAZY = {"DILATELoss": "dilate_core.modules", "SoftDTWLoss": "dilate_core.modules"}
+_LAZY = {name: "dilate_core.modules" for name in ("DILATELoss", "SoftDTWLoss", "SoftDTWDivergenceLoss")}
 
 
 def __getattr__(name: str):

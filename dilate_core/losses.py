@@ -10,6 +10,7 @@ float64. Every result comes back in the caller's dtype and device. The back-ends
 live in `dilate_core._backends`; the losses as `torch.nn.Module`s in `dilate_core.modules`.
 """
 
+import contextlib
 import math
 from functools import lru_cache, wraps
 
@@ -177,7 +178,13 @@ def _checked_apply(function, D, gamma, backend, ends=None):
     return function.apply(D, gamma, _pick_backend(D, backend), ends)
 
 
-def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
+def _checked_banded(D, band):
+    """D with the band applied (see `_banded`), after checking both."""
+    check_costs(D)
+    return _banded(D, check_band(band, abs(D.shape[1] - D.shape[2])))
+
+
+def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto", band: int | None = None) -> torch.Tensor:
     """Soft-DTW of a batch of cost matrices (Cuturi & Blondel, ICML 2017).
 
     R[i, j] = D[i, j] + min_gamma(R[i-1, j-1], R[i-1, j], R[i, j-1]) with
@@ -193,6 +200,9 @@ def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tens
     backend : "auto", "numba", "matrix" or "torch"
         "auto" uses numba for CPU tensors and the anti-diagonal torch kernels on CUDA; "matrix"
         is "numba" here (the name matters to the losses of series, see `dilate_loss`).
+    band : int >= |N - M|, or None
+        Sakoe-Chiba band: only the paths whose cells all have |i - j| <= band count (the others
+        as if their cost were infinite; the cells outside get a zero gradient). None: every path.
 
     Returns
     -------
@@ -208,10 +218,12 @@ def soft_dtw(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tens
     >>> soft_dtw(D, gamma=1.0)  # -log(1 + 2 exp(-1)): below DTW's 0, which counts only the diagonal
     tensor([-0.5514])
     """
+    if band is not None:
+        D = _checked_banded(D, band)
     return _checked_apply(_SoftDTWValue, D, gamma, backend)
 
 
-def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
+def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto", band: int | None = None) -> torch.Tensor:
     """Expected alignment E = d softDTW / dD (Cuturi & Blondel 2017, Algorithm 2).
 
     E[b, i, j] in [0, 1] is the probability that cell (i, j) lies on the alignment path under
@@ -224,6 +236,7 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     D : tensor, shape (B, N, M)
     gamma : float > 0
     backend : "auto", "numba", "matrix" or "torch", as in `soft_dtw`
+    band : int >= |N - M|, or None, as in `soft_dtw`: E is 0 outside the band.
 
     Returns
     -------
@@ -241,6 +254,8 @@ def soft_alignment(D: torch.Tensor, gamma: float, backend: str = "auto") -> torc
     tensor([[[1., 0.],
              [0., 1.]]])
     """
+    if band is not None:
+        D = _checked_banded(D, band)
     _, alignment = _checked_apply(_SoftDTW, D, gamma, backend)
     return alignment
 
@@ -302,6 +317,84 @@ def _omega(N: int, M: int, device: torch.device, dtype: torch.dtype) -> torch.Te
     return (i - j) ** 2
 
 
+# The cost of a cell outside a Sakoe-Chiba band. A path through such a cell has a softmin weight
+# of exp(-BLOCKED / gamma) = 0 next to any path inside the band (for gamma up to ~1e8 and
+# in-band path costs far below 1e10), as if the cost were infinite, while the kernels' check for
+# non-finite costs still catches real overflow; its gradient is exactly 0.
+BLOCKED = 1e10
+
+
+def check_band(band, ends_apart: int) -> int | None:
+    """band : None (no band) or a whole number >= ends_apart, the largest |N_b - M_b| of the
+    batch's grids (a narrower band holds no path from the first cell to the last)."""
+    if band is None:
+        return None
+    if isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 0:
+        raise ValueError(f"band must be None or a whole number >= 0 (the largest |i - j| allowed), got {band!r}.")
+    if band < ends_apart:
+        raise ValueError(
+            f"band must be at least {ends_apart}, the difference of the lengths of a pair, or no alignment "
+            f"path fits inside it; got {band}."
+        )
+    return int(band)
+
+
+@lru_cache(maxsize=32)
+def _outside_band(N: int, M: int, band: int, device: torch.device) -> torch.Tensor:
+    """(N, M) booleans: True where |i - j| > band."""
+    i = torch.arange(N, device=device)[:, None]
+    j = torch.arange(M, device=device)[None, :]
+    return (i - j).abs() > band
+
+
+def _banded(D: torch.Tensor, band: int | None) -> torch.Tensor:
+    """D (B, N, M) with the cells outside the Sakoe-Chiba band |i - j| <= band costing BLOCKED."""
+    if band is None:
+        return D
+    return D.masked_fill(_outside_band(D.shape[1], D.shape[2], band, D.device), BLOCKED)
+
+
+def _checked_distance(distance, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """distance(target, pred), the (B, N, M) costs of a custom distance, checked."""
+    if not callable(distance):
+        raise TypeError(
+            f"distance must be a function (target, pred) -> (B, N, M) costs, got {type(distance).__name__}."
+        )
+    D = distance(target, pred)
+    expected = (target.shape[0], target.shape[1], pred.shape[1])
+    if not isinstance(D, torch.Tensor) or tuple(D.shape) != expected or not D.is_floating_point():
+        got = tuple(D.shape) if isinstance(D, torch.Tensor) else type(D).__name__
+        raise ValueError(
+            f"distance(target, pred) must return a floating tensor of shape (B, N, M) = {expected}, got {got}."
+        )
+    return D
+
+
+def _pair_costs(pred, target, ends, backend, band, distance) -> tuple[torch.Tensor, str]:
+    """(D, backend) for the losses of series pairs that form their cost matrix: D (B, N, M)
+    squared Euclidean or `distance`'s, the band checked against the pairs' ends and applied;
+    the backend as asked, or as `_matrix_backend` picks it for a band or a distance."""
+    if band is not None or distance is not None:
+        band = check_band(band, _ends_apart(pred, target, ends))
+        backend = _matrix_backend(backend, pred.is_cuda, ends is not None)
+    D = cost_matrix(target, pred) if distance is None else _checked_distance(distance, target, pred)
+    return _banded(D, band), backend
+
+
+def _matrix_backend(backend: str, is_cuda: bool, ragged: bool) -> str:
+    """The backend of a loss of series that must form its cost matrix (a band, a custom distance):
+    "auto" picks the numba sweeps on the CPU ("torch" for a ragged batch, which they do not take)
+    and "torch" on CUDA; "numba", the fused kernels that never form the matrix, is refused."""
+    if backend == "numba":
+        raise ValueError(
+            "band= and distance= run on the cost matrix, which backend='numba' never forms: use "
+            "backend='auto', 'matrix' or 'torch'."
+        )
+    if backend == "auto":
+        return "torch" if is_cuda or ragged else "matrix"
+    return backend
+
+
 class _CostsOfFiniteSeries:
     """Context: costs of series already checked finite can only be non-finite by overflow, so
     a NotFiniteError about D becomes one that says so. (A class: a generator-based context
@@ -320,6 +413,12 @@ class _CostsOfFiniteSeries:
 
 
 _costs_of_finite_series = _CostsOfFiniteSeries()
+
+
+def _overflow_explained(distance):
+    """The context around the sweeps of series pairs' costs: squared distances of finite series
+    are non-finite only by overflow (said so), a custom distance's for reasons of its own."""
+    return _costs_of_finite_series if distance is None else contextlib.nullcontext()
 
 
 def _recompute_pair(ctx, timed: bool):
@@ -445,6 +544,9 @@ def dilate_loss(
     gamma: float = 0.01,
     backend: str = "auto",
     memory_limit: int | None = None,
+    *,
+    band: int | None = None,
+    distance=None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """DILATE, the shape and time distortion loss (Le Guen & Thome, NeurIPS 2019).
 
@@ -472,6 +574,15 @@ def dilate_loss(
     memory_limit : int, bytes
         On the CPU, the most memory kept between forward and backward (default MEMORY_LIMIT);
         a batch that needs more runs in groups of series, with the same result.
+    band : int >= |N - M|, or None
+        Sakoe-Chiba band, as in `soft_dtw`: target step i and forecast step j are matched only
+        when |i - j| <= band. None: no band.
+    distance : function (target (B, N, d), pred (B, M, d)) -> (B, N, M) costs, or None
+        The pairwise costs D, called as `cost_matrix` is (its default); differentiable by
+        autograd (twice, for second derivatives).
+
+    A band or a distance needs the cost matrix: "auto" then runs "matrix" on the CPU and "torch"
+    on CUDA, and "numba" (the fused kernels) raises a ValueError.
 
     Returns
     -------
@@ -491,35 +602,49 @@ def dilate_loss(
     (-0.016, 0.225)
     >>> loss.backward()
     """
-    return _dilate(pred, target, alpha, gamma, backend, memory_limit)
+    return _dilate(pred, target, alpha, gamma, backend, memory_limit, band=band, distance=distance)
 
 
 @_eager
-def _dilate(pred, target, alpha, gamma, backend, memory_limit, lengths=None, reduction="mean"):
-    """`dilate_loss` with pair b scored on its first lengths[b] steps (lengths : None or a (B,)
-    integer tensor), and the terms reduced by "mean" or "sum" over the batch, or "none" ((B,) each)."""
+def _dilate(
+    pred,
+    target,
+    alpha,
+    gamma,
+    backend,
+    memory_limit,
+    lengths=None,
+    reduction="mean",
+    target_lengths=None,
+    band=None,
+    distance=None,
+):
+    """`dilate_loss` with the pairs cut as `_checked_ends` says (lengths, target_lengths : None or
+    (B,) integer tensors), and the terms reduced by "mean" or "sum" over the batch, or "none"
+    ((B,) each)."""
     check_tensor(pred, "pred", "(B, M, d)")
-    fused = backend in FUSED_BACKENDS and not pred.is_cuda
-    pred, target, lengths = _checked_pair(pred, target, lengths, fused)
+    costs_formed = band is not None or distance is not None  # on the cost matrix, not the fused kernels
+    fused = backend in FUSED_BACKENDS and not pred.is_cuda and not costs_formed
+    pred, target, ends = _checked_pair(pred, target, lengths, fused, target_lengths)
     alpha = check_alpha(alpha)
     check_reduction(reduction)
     if fused:
         gamma = check_gamma(gamma)
         limit = _memory_limit(memory_limit)
-        ends = None if lengths is None else (lengths.numpy(),) * 2
+        kernel_ends = None if ends is None else tuple(end.numpy() for end in ends)
         with _costs_of_finite_series:
-            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, _differentiated(pred, target), ends, reduction)
-    D = cost_matrix(target, pred)  # (B, N, M)
-    ends = None if lengths is None else (lengths,) * 2
-    with _costs_of_finite_series:
+            differentiated = _differentiated(pred, target)
+            return _FusedDILATE.apply(pred, target, alpha, gamma, limit, differentiated, kernel_ends, reduction)
+    D, backend = _pair_costs(pred, target, ends, backend, band, distance)  # (B, N, M)
+    with _overflow_explained(distance):
         values, alignment = _checked_apply(_SoftDTW, D, gamma, backend, ends)
     N, M = D.shape[1:]
     totals = (alignment * _omega(N, M, D.device, D.dtype)).sum(dim=(1, 2))  # <E_b, Omega>, (B,)
-    if lengths is None and reduction == "mean":
+    if ends is None and reduction == "mean":
         shape = values.mean()
         temporal = totals.mean() / (N * M)
         return _weighted(alpha, shape, temporal), shape, temporal
-    cells = N * M if lengths is None else lengths.to(D.device, D.dtype) ** 2
+    cells = N * M if ends is None else (ends[0] * ends[1]).to(D.device, D.dtype)  # N_b M_b
     shape, temporal = values, totals / cells
     terms = (_weighted(alpha, shape, temporal), shape, temporal)
     return terms if reduction == "none" else tuple(_REDUCE[reduction](x) for x in terms)
@@ -541,30 +666,53 @@ def check_reduction(reduction) -> None:
         raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}.")
 
 
-def check_lengths(lengths, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """lengths as a (B,) int64 CPU tensor: whole numbers from 1 to the shorter series' length."""
-    B, longest = pred.shape[0], min(pred.shape[1], target.shape[1])
+def check_lengths(lengths, B: int, longest: int, name: str = "lengths") -> torch.Tensor:
+    """lengths as a (B,) int64 CPU tensor: whole numbers from 1 to `longest`, the series' length."""
     if not isinstance(lengths, torch.Tensor) or lengths.shape != (B,) or lengths.is_floating_point():
         shape = tuple(lengths.shape) if isinstance(lengths, torch.Tensor) else type(lengths).__name__
-        raise ValueError(f"lengths must be an integer tensor of shape ({B},), one length per series, got {shape}.")
+        raise ValueError(f"{name} must be an integer tensor of shape ({B},), one length per series, got {shape}.")
     lengths = lengths.to("cpu", torch.int64)
     low, high = int(lengths.min()), int(lengths.max())
     if low < 1 or high > longest:
-        raise ValueError(f"lengths must lie from 1 to {longest} (the series' length), got {low} to {high}.")
+        raise ValueError(f"{name} must lie from 1 to {longest} (the series' length), got {low} to {high}.")
     return lengths
 
 
-def _checked_pair(pred, target, lengths, fused: bool):
-    """(pred, target, lengths) checked, the padding beyond the lengths zeroed; their values are
-    checked finite here unless `fused` (the fused forward flags non-finite values itself)."""
+def _checked_ends(pred, target, lengths, target_lengths):
+    """Where each pair's grid ends: None (every pair whole) or (target_ends, pred_ends), two (B,)
+    int64 CPU tensors. lengths alone cuts both series of pair b at lengths[b] (at most min(N, M));
+    with target_lengths, lengths cuts the forecasts (at most M, whole when None) and target_lengths
+    the targets (at most N)."""
+    if lengths is None and target_lengths is None:
+        return None
+    B, N, M = pred.shape[0], target.shape[1], pred.shape[1]
+    if target_lengths is None:
+        both = check_lengths(lengths, B, min(N, M))
+        return both, both
+    target_ends = check_lengths(target_lengths, B, N, "target_lengths")
+    pred_ends = torch.full((B,), M, dtype=torch.int64) if lengths is None else check_lengths(lengths, B, M)
+    return target_ends, pred_ends
+
+
+def _checked_pair(pred, target, lengths, fused: bool, target_lengths=None):
+    """(pred, target, ends) checked, ends as `_checked_ends` gives them, the padding beyond them
+    zeroed; the series' values are checked finite here unless `fused` (the fused forward flags
+    non-finite values itself)."""
     check_series_pair(pred, target, finite=False)
-    if lengths is not None:
-        lengths = check_lengths(lengths, pred, target)
-        pred, target = _zero_padding(pred, lengths), _zero_padding(target, lengths)
+    ends = _checked_ends(pred, target, lengths, target_lengths)
+    if ends is not None:
+        target, pred = _zero_padding(target, ends[0]), _zero_padding(pred, ends[1])
     if not fused:
         check_finite(pred, "pred")
         check_finite(target, "target")
-    return pred, target, lengths
+    return pred, target, ends
+
+
+def _ends_apart(pred, target, ends) -> int:
+    """The largest |N_b - M_b| of the batch's grids, the narrowest Sakoe-Chiba band that holds a path."""
+    if ends is None:
+        return abs(target.shape[1] - pred.shape[1])
+    return int((ends[0] - ends[1]).abs().max())
 
 
 def _zero_padding(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -581,8 +729,13 @@ def soft_dtw_series(
     gamma: float = 0.01,
     backend: str = "auto",
     memory_limit: int | None = None,
+    *,
+    lengths: torch.Tensor | None = None,
+    target_lengths: torch.Tensor | None = None,
+    band: int | None = None,
+    distance=None,
 ) -> torch.Tensor:
-    """Soft-DTW between each forecast and its target, on squared Euclidean costs.
+    """Soft-DTW between each forecast and its target, on squared Euclidean costs by default.
 
     values[b] = softDTW_gamma(D_b) with D_b = cost_matrix(target, pred)[b]: the same numbers as
     `soft_dtw(cost_matrix(target, pred), gamma)`, but on the CPU without forming D, through the
@@ -591,10 +744,18 @@ def soft_dtw_series(
     Parameters
     ----------
     pred : tensor, shape (B, M, d)
-    target : tensor, shape (B, N, d), same B and d
+    target : tensor, shape (B, N, d), same B and d; N and M may differ
     gamma : float > 0
     backend : "auto", "numba", "matrix" or "torch", as in `dilate_loss`
     memory_limit : int, bytes, as in `dilate_loss`
+    lengths : (B,) integer tensor, or None
+        Without target_lengths: pair b scored on the first lengths[b] steps of both series
+        (1 <= lengths[b] <= min(N, M)). With it: the forecasts' lengths (<= M; None: all M).
+    target_lengths : (B,) integer tensor, or None
+        The targets' lengths (1 <= target_lengths[b] <= N), for pairs of different lengths.
+        The steps beyond a length get a gradient of exactly 0.
+    band : int, or None, as in `dilate_loss` (at least every pair's |N_b - M_b|)
+    distance : function (target, pred) -> (B, N, M) costs, or None, as in `dilate_loss`
 
     Returns
     -------
@@ -606,30 +767,45 @@ def soft_dtw_series(
     >>> soft_dtw_series(series, series, gamma=1.0)  # below DTW's 0, as soft-DTW is
     tensor([-0.5514])
     """
-    return _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit)
+    return _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit, lengths, target_lengths, band, distance)
 
 
 @_eager
-def _soft_dtw_of_pairs(pred, target, gamma, backend, memory_limit, lengths=None):
-    """`soft_dtw_series` with pair b scored on its first lengths[b] steps (lengths : None or (B,) integers)."""
+def _soft_dtw_of_pairs(
+    pred, target, gamma, backend, memory_limit, lengths=None, target_lengths=None, band=None, distance=None
+):
+    """`soft_dtw_series` with the pairs cut as `_checked_ends` says (lengths, target_lengths : None
+    or (B,) integer tensors)."""
     check_tensor(pred, "pred", "(B, M, d)")
-    fused = backend in FUSED_BACKENDS and not pred.is_cuda
-    pred, target, lengths = _checked_pair(pred, target, lengths, fused)
+    costs_formed = band is not None or distance is not None  # on the cost matrix, not the fused kernels
+    fused = backend in FUSED_BACKENDS and not pred.is_cuda and not costs_formed
+    pred, target, ends = _checked_pair(pred, target, lengths, fused, target_lengths)
     gamma = check_gamma(gamma)
-    with _costs_of_finite_series:
-        if fused:
-            ends = None if lengths is None else (lengths.numpy(),) * 2
-            limit = _memory_limit(memory_limit)
-            return _FusedSoftDTW.apply(pred, target, gamma, limit, _differentiated(pred, target), ends)
-        ends = None if lengths is None else (lengths,) * 2
-        return _checked_apply(_SoftDTWValue, cost_matrix(target, pred), gamma, backend, ends)
+    if fused:
+        kernel_ends = None if ends is None else tuple(end.numpy() for end in ends)
+        limit = _memory_limit(memory_limit)
+        with _costs_of_finite_series:
+            return _FusedSoftDTW.apply(pred, target, gamma, limit, _differentiated(pred, target), kernel_ends)
+    D, backend = _pair_costs(pred, target, ends, backend, band, distance)
+    with _overflow_explained(distance):
+        return _checked_apply(_SoftDTWValue, D, gamma, backend, ends)
+
+
+def _soft_dtw_divergence(
+    pred, target, gamma, backend, memory_limit=None, lengths=None, target_lengths=None, band=None, distance=None
+):
+    """`soft_dtw_divergence` with the pairs cut as `_soft_dtw_of_pairs` cuts them, each self-term
+    on its own series' lengths."""
+    own_target_lengths = lengths if target_lengths is None else target_lengths
+    settings = (gamma, backend, memory_limit)
+    extra = {"band": band, "distance": distance}
+    cross = _soft_dtw_of_pairs(pred, target, *settings, lengths, target_lengths, **extra)
+    own_pred = _soft_dtw_of_pairs(pred, pred, *settings, lengths, **extra)
+    own_target = _soft_dtw_of_pairs(target, target, *settings, own_target_lengths, **extra)
+    return cross - (own_target + own_pred) / 2
 
 
 TANGLED_OMEGAS = ("weighted", "band")
-# Omega outside the Sakoe-Chiba band. A path through such a cell has a softmin weight of
-# exp(-BLOCKED / gamma) = 0 next to any path inside the band, as if the cost were infinite,
-# while the kernels' check for non-finite costs still catches real overflow.
-BLOCKED = 1e10
 
 
 @lru_cache(maxsize=32)
@@ -716,16 +892,27 @@ def dilate_t_loss(
 
 
 def soft_dtw_divergence(
-    pred: torch.Tensor, target: torch.Tensor, gamma: float = 0.01, backend: str = "auto"
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    gamma: float = 0.01,
+    backend: str = "auto",
+    *,
+    lengths: torch.Tensor | None = None,
+    target_lengths: torch.Tensor | None = None,
+    band: int | None = None,
+    distance=None,
 ) -> torch.Tensor:
     """Soft-DTW divergence (Blondel, Mensch & Vert, AISTATS 2021), one value per series.
 
     div(x, y) = sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2 with sdtw on squared Euclidean
-    costs. Unlike soft-DTW it is >= 0 and 0 exactly when x = y; as gamma -> 0 it tends to
-    DTW(x, y) (the self-alignments then cost 0).
+    costs by default. Unlike soft-DTW it is >= 0 and 0 exactly when x = y (for the squared
+    Euclidean costs; other distances need the paper's conditions); as gamma -> 0 it tends to
+    DTW(x, y) (the self-alignments then cost 0). tslearn's SoftDTWLossPyTorch(normalize=True).
 
     pred : (B, M, d), target : (B, N, d) -> (B,) values, pred's dtype and device; differentiable.
     backend : "auto", "numba", "matrix" or "torch", as in `dilate_loss`.
+    lengths, target_lengths, band, distance : as in `soft_dtw_series`; each self-term is scored
+    on its own series' length.
 
     Examples
     --------
@@ -733,5 +920,4 @@ def soft_dtw_divergence(
     >>> soft_dtw_divergence(x, x, gamma=0.1)
     tensor([0.])
     """
-    cross = soft_dtw_series(pred, target, gamma, backend)
-    return cross - (soft_dtw_series(target, target, gamma, backend) + soft_dtw_series(pred, pred, gamma, backend)) / 2
+    return _soft_dtw_divergence(pred, target, gamma, backend, None, lengths, target_lengths, band, distance)

@@ -13,7 +13,7 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "api.md"
 # The public modules and the names each documents, in reading order.
 MODULES = {
-    "dilate_core": ["DILATELoss", "SoftDTWLoss", "warmup", "set_kernel_threads"],
+    "dilate_core": ["DILATELoss", "SoftDTWLoss", "SoftDTWDivergenceLoss", "warmup", "set_kernel_threads"],
     "dilate_core.losses": None,  # its __all__
     "dilate_core.metrics": None,
     "dilate_core.data": ["make_synthetic", "Dataset"],
