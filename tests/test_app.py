@@ -18,7 +18,10 @@ from explorer import cost, keys, loaders
 
 APP = "../app.py"
 APP_TEST_SESSION_ID = "test session id"  # the session id of every AppTest (streamlit.testing.v1.local_script_runner)
-RUN_TIMEOUT_S = 180  # a first run on an empty numba cache waits for the kernels it uses to compile
+# A first run on an empty numba cache waits for the kernels it uses to compile; a busy machine takes longer.
+# These are bounds, not expectations: a page that answers sooner is not slowed by them.
+RUN_TIMEOUT_S = 480
+RUN_WAIT_S = 480  # for a run to finish: its worker may first load torch and the kernels on a busy machine
 
 
 @pytest.fixture
@@ -38,12 +41,12 @@ def show(at, page: str) -> AppTest:
 
 def wait_for_the_run(at: AppTest) -> None:
     """Rerun the page until its run reports success: the live view redraws on its own only in a browser."""
-    for _ in range(240):
+    for _ in range(RUN_WAIT_S * 2):
         if at.success:
             return
         time.sleep(0.5)
         at.run()
-    raise AssertionError("the run did not finish in 2 minutes")
+    raise AssertionError(f"the run did not finish in {RUN_WAIT_S} s")
 
 
 def test_overview_ranks_a_perfect_a_late_and_a_smooth_forecast_by_each_measure(app):
@@ -221,7 +224,10 @@ def test_the_papers_settings_say_when_the_server_caps_the_epochs(app, monkeypatc
 
 
 @pytest.mark.parametrize("page", ["alignments", "results"])
-def test_pages_that_need_a_run_say_so(app, page):
+def test_pages_that_need_a_run_say_so_when_no_trained_run_ships(app, page, monkeypatch):
+    from explorer import shipped
+
+    monkeypatch.setattr(shipped, "names", lambda: [])  # a checkout without assets/runs/
     at = show(app, page)
     assert "Train a run first" in at.info[0].value
 
@@ -596,18 +602,18 @@ def finished_run(monkeypatch):
 
 
 def test_results_scores_a_run_once_for_every_visit(monkeypatch):
-    from explorer import scoring
+    from dilate_core import metrics
 
     trainer, dataset, job = finished_run(monkeypatch)
     config = job.config
     calls = []
-    scored = scoring.metrics.per_series
+    scored = metrics.per_series
 
     def counted(pred, target):  # the run's test series; not the tiny inputs that compile the kernels
         calls.extend([1] if len(target) == len(dataset.test_y) else [])
         return scored(pred, target)
 
-    monkeypatch.setattr(scoring.metrics, "per_series", counted)
+    monkeypatch.setattr(metrics, "per_series", counted)
     tables = []
     for _ in range(2):  # two visitors' sessions, or one visitor coming back
         at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)

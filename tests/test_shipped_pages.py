@@ -13,7 +13,7 @@ from dilate_lab.scores import timed_series
 from explorer import charts_replay
 
 APP = "../app.py"
-RUN_TIMEOUT_S = 180  # a first run on an empty numba cache waits for the kernels it uses to compile
+RUN_TIMEOUT_S = 480  # a first run on an empty numba cache, on a busy machine, waits for its kernels to compile
 pytestmark = pytest.mark.skipif(not shipped.available(), reason="no packed run in assets/runs")
 
 
