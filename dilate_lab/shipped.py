@@ -90,8 +90,10 @@ class PackedRun:
         config = self.config
         best = ", ".join(f"{name} {epoch}" for name, epoch in self.best_epochs.items())
         shown = f"each model's best validation weights (epochs: {best})" if best else "the last epoch's weights"
+        unfinished = self.epoch < config.epochs and not self.trainer.stopped
+        trained = f"{self.epoch} of its {config.epochs} epochs so far" if unfinished else f"{self.epoch} epochs"
         return (
-            f"Trained {self.epoch} epochs with the paper's settings ({config.model}, {config.hidden} hidden units, "
+            f"Trained {trained} with the paper's settings ({config.model}, {config.hidden} hidden units, "
             f"alpha {config.alpha:g}, gamma {config.gamma:g}, lr {config.lr:g}, batch {config.batch_size}), "
             f"seed {config.seed}; shown with {shown}."
         )
