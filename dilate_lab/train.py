@@ -235,7 +235,9 @@ class Trainer:
         if pool:
             torch.set_num_threads(1)
         try:
-            for _ in range(config.epochs if epochs is None else epochs):
+            count = config.epochs if epochs is None else epochs
+            last = self.epoch + count
+            for _ in range(count):
                 names = self._training()
                 if not names:
                     return
@@ -255,7 +257,8 @@ class Trainer:
                 }
                 timing = {key: sum(t[key] for _, t in results) for key in results[0][1]} | {"eval": 0.0}
                 report = EpochReport(epoch=self.epoch + 1, seconds=0.0, train=train, timing=timing)
-                if report.epoch % config.eval_every == 0 or report.epoch == 1:
+                # every eval_every epochs, the first, and the last this call trains: a run's end is always scored
+                if report.epoch % config.eval_every == 0 or report.epoch == 1 or report.epoch == last:
                     t0 = time.perf_counter()
                     if test_metrics:
                         report.test = self._test_metrics({name: self.models[name] for name in names})

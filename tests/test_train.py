@@ -72,6 +72,15 @@ def test_reports_carry_metrics_and_previews_on_eval_epochs():
     assert min(report.timing.values()) >= 0 and sum(report.timing.values()) <= report.seconds  # phases of it
 
 
+def test_the_last_epoch_of_a_call_is_evaluated_even_off_the_evaluation_cadence():
+    # A 5-epoch run evaluating every 10 epochs would end judged on epoch 1's weights.
+    trainer = Trainer(Config(**(TINY | {"eval_every": 10}), select_on_validation=True), make_synthetic(40))
+    evaluated = [r.epoch for r in trainer.run(5) if r.test is not None]
+    assert evaluated == [1, 5] and max(trainer.best_epochs.values()) <= 5
+    evaluated = [r.epoch for r in trainer.run(7) if r.test is not None]  # continued: 6 to 12
+    assert evaluated == [10, 12]
+
+
 def test_a_run_without_previews_reports_its_metrics():
     _, reports = run(Config(**(TINY | {"n_preview": 0})), 2)
     assert reports[0].test and not reports[0].previews
@@ -258,9 +267,10 @@ def test_cli_train_and_reproduce(tmp_path, capsys):
     markdown = (tmp_path / "r" / "summary.md").read_text()
     assert markdown.startswith("# Sweep: 2 of 2 runs done")
     assert f"Command: `python -m dilate_lab {shlex.join(arguments)}`" in markdown.splitlines()
-    assert "weights after the last epoch" in markdown and "lowest validation loss" in markdown
+    assert "lowest validation loss" in markdown  # (the last epoch's table too, where its weights differ)
     table = (tmp_path / "r" / "summary.csv").read_text().splitlines()
     assert table[0] == "protocol,loss,metric,scale,runs,mean,std,paper_mean,paper_std,p_value,verdict,direction"
+    assert any(line.startswith("last,dilate,tdi,") for line in table)  # both protocols are kept
     row = next(line for line in table if line.startswith("best,dilate,tdi,"))
     assert ",10,2," in row and ",14.8,1.29," in row  # TDI x10 over 2 runs, beside Table 1
     assert main(["reproduce", *common, "--runs", "1", "--workers", "1"]) == 0  # no --out: nothing kept
