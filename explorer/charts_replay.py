@@ -13,8 +13,10 @@ from dilate_lab.settings import LOSS_LABELS
 from explorer.charts import COLOURS, COST_SCALE, SOFT_MAP_SCALE
 
 PLAY_SECONDS = 10.0  # the whole run, played
+FRAME_MS = 300  # at least, per frame: a browser draws a frame of six heatmaps in about 0.2 s, and a frame
+# shown before the last one is drawn leaves its heatmaps blank
 FRAME_BUDGET = 300_000  # matrix cells sent over all frames: ECG5000's 56 x 56 matrices get fewer frames
-MIN_FRAMES, MAX_FRAMES = 10, 50  # a frame of nine panels takes the browser about 0.2 s
+MIN_FRAMES, MAX_FRAMES = 10, 34  # at FRAME_MS, about PLAY_SECONDS in all
 ROW_HEIGHT = 270  # px per model
 
 
@@ -64,11 +66,9 @@ def replay(x, y, history: list[tuple[int, dict]], gamma: float, breakpoint: int 
     views = [_views(y, forecasts, gamma) for _, forecasts in history]
     # One colour range for every cost matrix of every frame: the top 5% of costs saturate.
     zmax = float(np.percentile([v["D"] for frame in views for v in frame.values()], 95)) or 1.0
-    # Column titles on the first row only, each row named by its y axis: short enough for a phone.
-    titles = ["forecast", "cost and DTW path", "soft path map"] + [""] * (3 * (len(names) - 1))
-    fig = make_subplots(
-        rows=len(names), cols=3, subplot_titles=titles, horizontal_spacing=0.08, vertical_spacing=0.25 / len(names)
-    )
+    # No subplot titles (a phone's two-line legend would cover them): each row is named by its y axis,
+    # each column by its x axis under the last row.
+    fig = make_subplots(rows=len(names), cols=3, horizontal_spacing=0.08, vertical_spacing=0.25 / len(names))
     dynamic_index, last = [], views[-1]
     for row, name in enumerate(names, start=1):
         first_row = row == 1
@@ -101,8 +101,11 @@ def replay(x, y, history: list[tuple[int, dict]], gamma: float, breakpoint: int 
             fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", row=row, col=col)
             fig.update_yaxes(
                 autorange="reversed", showgrid=False, zeroline=False, constrain="domain", row=row, col=col,
+                showticklabels=col == 2,  # the soft map's steps are the cost matrix's, beside it
                 scaleanchor=f"x{3 * (row - 1) + col}",  # its own x axis: square cells
             )  # fmt: skip
+    for col, title in enumerate(("forecast: time step", "cost and DTW path", "soft path map"), start=1):
+        fig.update_xaxes(title_text=title, row=len(names), col=col)
     fig.frames = [
         go.Frame(
             name=str(epoch),
@@ -114,17 +117,27 @@ def replay(x, y, history: list[tuple[int, dict]], gamma: float, breakpoint: int 
     _controls(fig, [epoch for epoch, _ in history])
     fig.update_layout(
         height=ROW_HEIGHT * len(names) + 130,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
         legend={"orientation": "h", "yref": "container", "y": 1, "yanchor": "top", "x": 0},
     )
     return fig
 
 
+def frame_ms(n_frames: int) -> int:
+    """How long Play shows each of n_frames: PLAY_SECONDS for them all, but FRAME_MS at least."""
+    return max(FRAME_MS, int(1000 * PLAY_SECONDS / max(1, n_frames)))
+
+
+def play_seconds(n_frames: int) -> float:
+    """How long Play takes to show n_frames."""
+    return n_frames * frame_ms(n_frames) / 1000
+
+
 def _controls(fig: go.Figure, epochs: list[int]) -> None:
     """A play and a pause button and an epoch slider under the figure, opened on the last epoch."""
-    frame_ms = int(1000 * PLAY_SECONDS / max(1, len(epochs)))
+    per_frame = frame_ms(len(epochs))
     jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
-    play = {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
+    play = {"frame": {"duration": per_frame, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
     fig.update_layout(
         updatemenus=[
             {

@@ -20,13 +20,16 @@ MAP_GAMMAS = [*GAMMAS, 3.0, 10.0]  # up to where the map spreads wide
 LIVE_REFRESH_S = 2.0  # how often the page looks for a new evaluation while the run trains
 HOW_TO_READ = (
     "Each cell (i, j) pairs the target at step i (down) with the forecast at step j (across); the cost "
-    "matrix is their squared difference (dark: close). DTW's path (red) is the cheapest way through it "
+    "matrix is their squared difference (white: close; the more colour, the costlier). DTW's path (red) is the "
+    "cheapest way through it "
     "from the top-left to the bottom-right. On the dashed diagonal the forecast is on time; a path "
     "**above** it (to the right) matches each target step with a later forecast step: the forecast is "
     "late; **below** it, early. The distance from the diagonal is the lag, which TDI adds up. A "
     "**horizontal run** matches one target step with several forecast steps: the forecast lingers (a "
     "vertical run: it hurries). The soft path map spreads the path over the paths of similar cost (more "
-    "with a larger gamma); DILATE's temporal term is its weight times the squared lag."
+    "with a larger gamma); DILATE's temporal term is its weight times the squared lag. Along a flat stretch (the "
+    "target is noise around one level) many paths cost nearly the same, and DTW takes the cheapest by a hair: its "
+    "path can wander far from the diagonal through a forecast that is nearly on time, and TDI counts that wander."
 )
 
 st.title("Alignments")
@@ -203,8 +206,8 @@ def show_replay(job) -> None:
     st.caption(
         f"Each model's forecast of test series {series}, its DTW path on the cost matrix and its soft path map "
         f"(gamma {gamma:g}) at {len(epochs)} of the run's evaluations, epoch {epochs[0]} to {epochs[-1]}: press "
-        f"Play to watch the whole run in about {charts_replay.PLAY_SECONDS:.0f} s, or drag the slider. The cost "
-        "matrices share one colour range (the top 5% of costs saturate)."
+        f"Play to watch the whole run in about {charts_replay.play_seconds(len(epochs)):.0f} s, or drag the slider. "
+        "The cost matrices share one colour range (the top 5% of costs saturate)."
         + ("" if timed[series] else " This series' target has no step in the forecast window: TDI is 0 by ties.")
     )
 

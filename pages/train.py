@@ -210,7 +210,7 @@ def untrained_tdi_text(reports: list[dict], dataset: str, model: str) -> str | N
         f"Untrained (epoch 0), TDI ×{scale:g} is {values}: near 0{beside}, and not because the timing is right. An "
         "untrained model's forecast is nearly flat, and against a flat forecast every step of a target's row costs "
         "the same: the cheapest DTW path is then the diagonal (any other path pays some row twice), whose TDI is 0 "
-        "whatever the timing. The TDI curves rise as the forecasts take a shape; TDI judges timing only from there."
+        "whatever the timing. TDI judges timing only once the forecasts take a shape."
     )
 
 

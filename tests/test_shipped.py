@@ -127,8 +127,9 @@ def test_the_replay_opens_on_the_last_epoch_and_its_frames_change_the_forecast_t
 
 def test_the_replay_keeps_every_evaluation_of_small_matrices_and_spreads_fewer_over_large_ones():
     epochs = [1, *range(10, 1010, 10)]  # a run's evaluations: epoch 1, then every 10
-    assert charts_replay.replay_epochs(epochs[:40], 20, 20, 3) == epochs[:40]
+    assert charts_replay.replay_epochs(epochs[:30], 20, 20, 3) == epochs[:30]
     spread = charts_replay.replay_epochs(epochs, 20, 20, 3)
     assert len(spread) == charts_replay.MAX_FRAMES and spread[0] == 1 and spread[-1] == 1000
+    assert charts_replay.play_seconds(len(spread)) == pytest.approx(charts_replay.PLAY_SECONDS, rel=0.05)
     few = charts_replay.replay_epochs(epochs, 56, 56, 3)
     assert len(few) == 15 and few[0] == 1 and few[-1] == 1000  # 300,000 cells // (2 x 3 x 56 x 56)
