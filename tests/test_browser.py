@@ -393,10 +393,13 @@ def test_a_forecast_drawn_by_hand_is_scored_and_a_cleared_value_is_named_and_ign
     grid = page.locator('[data-testid="stDataFrame"]')
     grid.locator("canvas").first.wait_for()
     page.wait_for_timeout(1000)  # the grid takes its size before it takes clicks
-    box = grid.bounding_box()
 
     def select_the_first_value() -> None:  # a cell in the upper rows, then up to the first
-        page.mouse.click(box["x"] + 0.6 * box["width"], box["y"] + 0.3 * box["height"])
+        grid.evaluate("el => el.scrollIntoView({block: 'start'})")  # beside the charts it can start low
+        box = grid.bounding_box()
+        page.mouse.click(
+            box["x"] + 0.6 * box["width"], box["y"] + 0.45 * min(box["height"], 400)
+        )  # a row below the one Enter left selected
         page.wait_for_timeout(300)
         for _ in range(6):
             page.keyboard.press("ArrowUp")
@@ -435,7 +438,8 @@ def test_paper_page_reruns_a_small_version_live():
                 snapshot(page, "paper")
                 finished = re.compile(r"Test metrics after the last epoch, mean over 2 seeds")
                 page.get_by_text(finished).wait_for(timeout=300_000)
-                page.locator('[data-testid="stDataFrame"]').first.wait_for()  # its metrics beside the paper's
+                # its metrics beside the paper's (the claims' numbers sit in a closed expander above)
+                page.locator('[data-testid="stDataFrame"]:visible').first.wait_for()
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "test_paper_page_reruns_a_small_version_live.png"))
                 raise
