@@ -352,7 +352,7 @@ def _ctrl_c_as_in_a_terminal() -> None:
 )
 def test_ctrl_c_or_kill_stops_a_local_sweep_and_its_workers_and_the_same_command_resumes(tmp_path, stop):
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "dilate_core", "sweep", "--out", str(tmp_path), "--workers", "2", "--runs", "2"]
+    command = [sys.executable, "-m", "dilate_lab", "sweep", "--out", str(tmp_path), "--workers", "2", "--runs", "2"]
     command += ["--n-series", "30", "--hidden", "8", "--epochs", "10000", "--n-preview", "0"]
     sweep = subprocess.Popen(
         command,

@@ -78,7 +78,7 @@ def test_a_sweep_finishes_when_a_worker_node_dies_mid_task(ray_cluster, tmp_path
 
 def test_a_killed_driver_leaves_its_finished_tasks_and_a_rerun_trains_only_the_rest(ray_cluster, tmp_path):
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "dilate_core", "sweep", "--out", str(tmp_path), "--ray", ray_cluster.address]
+    command = [sys.executable, "-m", "dilate_lab", "sweep", "--out", str(tmp_path), "--ray", ray_cluster.address]
     command += ["--runs", "4", "--n-series", "30", "--hidden", "8", "--n-preview", "0"]
     database = tmp_path / "sweep.sqlite"
 
