@@ -9,9 +9,6 @@ from dilate_lab import shipped
 from dilate_lab.sources import SOURCES
 from explorer.jobs import DONE
 
-# What the run switch calls each packed run, by its file's name.
-TITLES = {"synthetic": "Synthetic steps", "ecg5000": "ECG5000"}
-
 
 @dataclass
 class ShippedRun:
@@ -48,8 +45,7 @@ class ShippedRun:
 
     def title(self) -> str:
         """'Synthetic steps, trained 1000 epochs': the switch's label."""
-        data = TITLES.get(self.name) or SOURCES[self.config.dataset].label
-        return f"{data}, trained {self.epoch} epochs (shipped)"
+        return f"{SOURCES[self.config.dataset].label}, trained {self.epoch} epochs (shipped)"
 
 
 def names() -> list[str]:

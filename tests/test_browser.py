@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dilate_lab import shipped
 from tests.browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -522,3 +523,27 @@ def test_playground_opens_on_a_gradient_that_pushes_drawn_about_zero(page):
     low, high = drawn["range"]
     assert low < 0 < high and low == pytest.approx(-high) and drawn["zeroline"]
     assert max(abs(value) for value in drawn["y"]) <= high
+
+
+REPLAY = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+# The replay's state in the page: the slider's step shown, and the first model's forecast and soft map.
+SHOWN = """g => [g._fullLayout.sliders[0].active, Array.from(g._fullData[2].y), Array.from(g._fullData[5].z.flat())]"""
+
+
+@pytest.mark.skipif(not shipped.available(), reason="no packed run in assets/runs")
+def test_the_replay_plays_the_shipped_run_and_its_slider_changes_the_forecast_and_the_maps(page):
+    page.set_default_timeout(240_000)
+    open_page(page, "Alignments")  # a new visitor: no run of their own
+    replay = page.locator(REPLAY).first
+    replay.wait_for()
+    settle(page)
+    page.get_by_text("Trained 1000 epochs with the paper's settings", exact=False).first.wait_for()
+    last, forecast, soft_map = replay.evaluate(SHOWN)
+    frames = replay.evaluate("g => g._transitionData._frames.length")
+    assert last == frames - 1  # it opens on the last epoch
+    replay.get_by_text("Play", exact=False).first.click()
+    page.wait_for_function(f"g => g._fullLayout.sliders[0].active < {last}", arg=replay.element_handle())
+    page.wait_for_timeout(1000)
+    step, forecast_now, soft_map_now = replay.evaluate(SHOWN)
+    assert step < last and forecast_now != forecast and soft_map_now != soft_map
+    assert page.locator('[data-testid="stException"]').count() == 0
