@@ -51,13 +51,6 @@ def _progress(report, total: int, stream=sys.stderr) -> None:
 SAVE_EVERY = 50  # epochs between the saves of a run trained with --save: a killed run resumes from the last
 
 
-def _save(trainer: Trainer, path) -> None:
-    """Write the run whole or not at all: to a file beside it, then renamed over it."""
-    partial = Path(f"{path}.partial")
-    trainer.save(partial)
-    partial.replace(path)
-
-
 def _train(trainer: Trainer, save=None) -> float:
     """Train up to the config's epochs with a progress bar on stderr, saving to `save` (if given)
     every SAVE_EVERY epochs; returns the seconds taken."""
@@ -65,7 +58,7 @@ def _train(trainer: Trainer, save=None) -> float:
     for report in trainer.run(trainer.config.epochs - trainer.epoch):
         _progress(report, trainer.config.epochs)
         if save and report.epoch % SAVE_EVERY == 0:
-            _save(trainer, save)
+            trainer.save(save)
     return time.perf_counter() - start
 
 
@@ -97,7 +90,7 @@ def train_command(args) -> int:
     if trainer.stopped:
         print("stopped early at epoch: " + epochs_text(trainer.stopped))
     if args.save:
-        _save(trainer, args.save)
+        trainer.save(args.save)
         print(f"saved to {args.save}")
     if args.ship:
         shipped.save(trainer, args.ship, "python -m dilate_lab " + shlex.join(sys.argv[1:]))

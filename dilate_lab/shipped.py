@@ -17,7 +17,7 @@ import torch
 from dilate_lab.config import Config
 from dilate_lab.data import ASSETS
 from dilate_lab.scores import per_series_scores
-from dilate_lab.train import EpochReport, Trainer, load_dataset
+from dilate_lab.train import EpochReport, Trainer, load_dataset, save_whole
 
 SHIPPED = ASSETS / "runs"  # the app's packed runs, one file per data set
 FORMAT = 1  # the layout of a packed file; a reader refuses other layouts with a message
@@ -102,11 +102,8 @@ class PackedRun:
 def save(trainer: Trainer, path, command: str, version: str | None = None) -> None:
     """Pack a finished run into `path`, written whole or not at all (version: the code's, default
     this checkout's git commit)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    torch.save(pack(trainer, command, version), partial)
-    partial.replace(path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_whole(pack(trainer, command, version), path)
 
 
 def load(path, dataset=None) -> PackedRun:

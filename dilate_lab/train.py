@@ -10,6 +10,7 @@ import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,17 @@ from dilate_lab.config import Config
 from dilate_lab.model import build_model
 from dilate_lab.settings import LOSS_LABELS
 from dilate_lab.sources import SOURCES
+
+
+def save_whole(state, path) -> None:
+    """torch.save(state, path), but a path gets the whole file or keeps what it had: written beside
+    it, then renamed over it, so that a process killed mid-write leaves no truncated file."""
+    if not isinstance(path, (str, Path)):
+        torch.save(state, path)  # a file object: the caller's
+        return
+    partial = Path(f"{path}.partial")
+    torch.save(state, partial)
+    partial.replace(path)
 
 
 def load_dataset(config) -> data_module.Dataset:
@@ -295,8 +307,9 @@ class Trainer:
         return report
 
     def save(self, path) -> None:
-        """Config, data settings, weights, optimizer states and reports, in one torch file."""
-        torch.save(
+        """Config, data settings, weights, optimizer states and reports, in one torch file (a path is
+        written whole or not at all, see `save_whole`; a file object as it is)."""
+        save_whole(
             {
                 "config": asdict(self.config),
                 "dataset": {"name": self.dataset.name, "info": self.dataset.info},
