@@ -116,8 +116,8 @@ def replay(x, y, history: list[tuple[int, dict]], gamma: float, breakpoint: int 
     ]
     _controls(fig, [epoch for epoch, _ in history])
     fig.update_layout(
-        height=ROW_HEIGHT * len(names) + 130,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=ROW_HEIGHT * len(names) + 170,
+        margin={"l": 10, "r": 10, "t": 60, "b": 90},  # room for Play and the slider under the axis titles
         legend={"orientation": "h", "yref": "container", "y": 1, "yanchor": "top", "x": 0},
     )
     return fig
@@ -147,7 +147,7 @@ def _controls(fig: go.Figure, epochs: list[int]) -> None:
                 "y": 0,
                 "xanchor": "left",
                 "yanchor": "top",
-                "pad": {"t": 30},
+                "pad": {"t": 60},  # below the last row's axis titles
                 "showactive": False,
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [[str(e) for e in epochs], play]},
@@ -162,7 +162,7 @@ def _controls(fig: go.Figure, epochs: list[int]) -> None:
                 "len": 0.82,
                 "y": 0,
                 "yanchor": "top",
-                "pad": {"t": 20},
+                "pad": {"t": 50},
                 "currentvalue": {"prefix": "epoch "},
                 "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], jump]} for e in epochs],
             }
